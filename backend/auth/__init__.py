@@ -1,0 +1,1 @@
+"""Users, passwords, API tokens, roles and what each role may do."""
