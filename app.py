@@ -1,0 +1,80 @@
+"""Composition root: builds the Dash app, its Flask server and wires every part together."""
+
+from __future__ import annotations
+
+# OR-Tools must load before anything that could pull in TensorFlow (it aborts otherwise).
+import ortools.constraint_solver.pywrapcp  # noqa: F401  isort: skip
+
+import dash
+from flask import has_request_context
+from flask_openapi3 import Info, OpenAPI
+
+from backend.api import register_api
+from backend.auth.web import current_principal, install_guard
+from backend.config import Settings, load_settings
+from backend.jobs import make_celery
+from backend.ops.health import blueprint as health_blueprint
+from backend.ops.logs import configure_logging, install_request_ids
+from backend.ops.metrics import install_metrics
+from backend.runtime import Runtime
+from callbacks import register_callbacks
+from components.shell import create_shell, guard_page_layouts, page_roles_lookup
+
+
+def make_background_manager(settings: Settings) -> dash.DiskcacheManager | dash.CeleryManager:
+    """DiskcacheManager under DATA_DIR by default; CeleryManager when BACKGROUND_JOBS=celery."""
+    if settings.background_jobs == "celery":
+        return dash.CeleryManager(make_celery(settings))
+    import diskcache
+
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    return dash.DiskcacheManager(diskcache.Cache(str(settings.cache_dir / "jobs")), expire=3600)
+
+
+def _shell_for_request() -> object:
+    # Dash also calls the layout outside a request (validation): no user there.
+    return create_shell(current_principal() if has_request_context() else None)
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the app for `settings` (read from the environment when omitted)."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    runtime = Runtime(settings)
+    server = OpenAPI(
+        __name__,
+        info=Info(title="Fleet Dispatch API", version="1"),
+        doc_prefix="/api/v1",
+        doc_url="/openapi.json",
+    )
+    server.config["SECRET_KEY"] = settings.effective_secret_key
+    runtime.init_app(server)
+    install_request_ids(server)
+    install_metrics(server, pool_status=runtime.db.pool_status)
+    server.register_blueprint(health_blueprint)
+    register_api(server)
+
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        compress=True,
+        title="Fleet Dispatch",
+        suppress_callback_exceptions=True,
+        background_callback_manager=make_background_manager(settings),
+        update_title=None,
+    )
+    guard_page_layouts(current_principal)
+    install_guard(server, page_roles=page_roles_lookup())
+    app.layout = _shell_for_request
+    register_callbacks(app)
+    return app
+
+
+app = create_app()
+server = app.server
+
+if __name__ == "__main__":
+    from backend.cli import serve
+
+    serve(app)

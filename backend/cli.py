@@ -1,0 +1,150 @@
+"""Command line: migrate, seed the demo city, create users and tokens, serve the app."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from typing import Any
+
+from backend.config import ConfigError, Settings, load_settings
+from backend.db.engine import Database
+from backend.db.migrate import upgrade
+
+log = logging.getLogger("cli")
+
+
+def prepare_database(settings: Settings) -> Database:
+    """Open the database and bring its schema up to date."""
+    database = Database(settings)
+    upgrade(database.engine)
+    return database
+
+
+def seed_if_empty(database: Database, settings: Settings) -> list[tuple[str, str, str]]:
+    """Seed the demo city when DEMO is on and the database is empty; return credentials."""
+    from backend.sim.demo import is_seeded, seed_demo
+
+    with database.session() as session:
+        if is_seeded(session):
+            return []
+        summary = seed_demo(session, seed=settings.demo_seed)
+    return list(summary.credentials)
+
+
+def print_credentials(credentials: list[tuple[str, str, str]]) -> None:
+    """Print demo logins so a new user can sign in straight away."""
+    if not credentials:
+        return
+    print("\nDemo logins (change them before real use):", flush=True)
+    for role, username, password in credentials:
+        print(f"  {role:<10} {username:<16} {password}", flush=True)
+    print(flush=True)
+
+
+def serve(app: Any, settings: Settings | None = None) -> None:
+    """Migrate, seed the demo when asked, and run the development server (threads)."""
+    settings = settings or load_settings()
+    database = prepare_database(settings)
+    if settings.demo:
+        print_credentials(seed_if_empty(database, settings))
+    database.engine.dispose()
+    print(f"Fleet Dispatch on http://{settings.host}:{settings.port}/", flush=True)
+    app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.auth.users import create_user
+
+    password = args.password or getpass.getpass("Password: ")
+    database = prepare_database(settings)
+    try:
+        with database.session() as session:
+            user = create_user(
+                session,
+                username=args.username,
+                password=password,
+                role=args.role,
+                display_name=args.name or "",
+                depot_ids=args.depot or [],
+                vehicle_id=args.vehicle,
+            )
+            print(f"created {user.role} {user.username} (id {user.id})")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _issue_token(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from backend.auth.tokens import issue_token
+    from backend.db.models import User
+
+    database = prepare_database(settings)
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == args.username.lower()))
+        if user is None:
+            print(f"error: username: no user {args.username!r}", file=sys.stderr)
+            return 2
+        token = issue_token(session, user=user, name=args.name or "cli")
+    print(token)
+    return 0
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.sim.demo import is_seeded, seed_demo
+
+    database = prepare_database(settings)
+    with database.session() as session:
+        if is_seeded(session):
+            print("error: the database already holds data; use an empty DATA_DIR or database")
+            return 2
+        summary = seed_demo(session, seed=args.seed, history_days=args.history_days)
+    print(f"seeded in {summary.elapsed_s:.1f} s")
+    print_credentials(list(summary.credentials))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m backend.cli`."""
+    parser = argparse.ArgumentParser(prog="python -m backend.cli", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    seed = commands.add_parser("seed-demo", help="generate the demo city and 90 days of history")
+    seed.add_argument("--seed", type=int, default=7)
+    seed.add_argument("--history-days", type=int, default=90)
+    user = commands.add_parser("create-user", help="create a user")
+    user.add_argument("--username", required=True)
+    user.add_argument("--role", required=True, choices=["driver", "dispatcher", "manager", "admin"])
+    user.add_argument("--password", help="prompted for when omitted")
+    user.add_argument("--name", help="display name")
+    user.add_argument("--depot", type=int, action="append", help="depot id (repeatable)")
+    user.add_argument("--vehicle", type=int, help="a driver's vehicle id")
+    token = commands.add_parser("issue-token", help="issue an API token for a driver or device")
+    token.add_argument("--username", required=True)
+    token.add_argument("--name", help="what the token is for, e.g. the device")
+    commands.add_parser("serve", help="run the app (same as python app.py)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        prepare_database(settings)
+        print("database is up to date")
+        return 0
+    if args.command == "serve":
+        from app import create_app
+
+        serve(create_app(settings), settings)
+        return 0
+    handlers = {"seed-demo": _seed, "create-user": _create_user, "issue-token": _issue_token}
+    return handlers[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

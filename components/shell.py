@@ -1,0 +1,124 @@
+"""The app shell: header, navigation filtered by role, user menu, live-connection badge."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import dash
+from dash import dcc, html
+
+from backend.auth.permissions import Principal
+from components import ids
+
+ALL_ROLES = frozenset({"driver", "dispatcher", "manager", "admin"})
+
+
+def page_roles(page: dict[str, Any]) -> frozenset[str]:
+    """Roles allowed on a registered page (`roles=[...]` in register_page; default: all)."""
+    return frozenset(page.get("roles") or ALL_ROLES)
+
+
+def page_roles_lookup() -> Callable[[str], frozenset[str] | None]:
+    """A path -> allowed roles lookup over the page registry (None for unknown paths)."""
+    by_path = {page["path"]: page_roles(page) for page in dash.page_registry.values()}
+
+    def lookup(path: str) -> frozenset[str] | None:
+        return by_path.get(path.rstrip("/") or "/")
+
+    return lookup
+
+
+def create_access_denied() -> html.Div:
+    """What a user sees on a page outside their role."""
+    return html.Div(
+        className="panel empty-state",
+        children=[
+            html.H2("Not available for your role"),
+            html.P("Ask an administrator if you need access to this page."),
+        ],
+    )
+
+
+def guard_page_layouts(get_principal: Callable[[], Principal | None]) -> None:
+    """Wrap each page's layout so client-side navigation also checks the role."""
+    for page in dash.page_registry.values():
+        layout = page["layout"]
+        if getattr(layout, "__fleet_guarded__", False):
+            continue
+        page["layout"] = _guarded(layout, page_roles(page), get_principal)
+
+
+def _guarded(
+    layout: Callable[..., Any] | Any,
+    roles: frozenset[str],
+    get_principal: Callable[[], Principal | None],
+) -> Callable[..., Any]:
+    @functools.wraps(layout if callable(layout) else _guarded)
+    def wrapper(**kwargs: Any) -> Any:
+        principal = get_principal()
+        if principal is not None and principal.role not in roles:
+            return create_access_denied()
+        return layout(**kwargs) if callable(layout) else layout
+
+    wrapper.__fleet_guarded__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def create_nav(principal: Principal | None) -> html.Nav:
+    """Links to the pages this user may open, in registry order."""
+    role = principal.role if principal else None
+    links = [
+        dcc.Link(
+            page["name"],
+            href=page["relative_path"],
+            className="nav-link",
+            id=f"nav-{page['path'].strip('/') or 'dispatch'}",
+        )
+        for page in dash.page_registry.values()
+        if role in page_roles(page) and not page.get("hide_from_nav")
+    ]
+    return html.Nav(links, className="nav", id=ids.SHELL_NAV)
+
+
+def create_shell(principal: Principal | None = None) -> html.Div:
+    """The whole-app layout around the current page."""
+    user_label = principal.display_name if principal else ""
+    role_label = principal.role if principal else ""
+    return html.Div(
+        className="app",
+        children=[
+            dcc.Location(id=ids.SHELL_URL),
+            dcc.Store(id=ids.SHELL_JOB_STORE, storage_type="session"),
+            html.Header(
+                className="topbar",
+                children=[
+                    html.A(
+                        [html.Span("◆", className="brand-mark"), " Fleet Dispatch"],
+                        href="/",
+                        className="brand",
+                    ),
+                    create_nav(principal),
+                    html.Div(
+                        className="topbar-right",
+                        children=[
+                            html.Span(
+                                "offline",
+                                id=ids.SHELL_CONNECTION,
+                                className="conn-badge conn-offline",
+                                title="Live connection to the server",
+                            ),
+                            html.Span(
+                                [user_label, html.Small(f" · {role_label}")],
+                                id=ids.SHELL_USER,
+                                className="user-label",
+                            ),
+                            html.A("Sign out", href="/logout", className="logout-link"),
+                        ],
+                    ),
+                ],
+            ),
+            html.Main(dash.page_container, className="content"),
+        ],
+    )
