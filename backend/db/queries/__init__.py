@@ -1,0 +1,1 @@
+"""Set-based read and write queries; each takes the session keyword-only."""
