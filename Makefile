@@ -1,0 +1,27 @@
+# The two commands: `make run` (set up + run the app) and `make test` (set up + run every test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup setup-dev services lint bench-solver bench-realtime clean
+
+run: setup
+	$(BIN)/python app.py
+
+test: setup-dev services
+	$(BIN)/python -m pytest
+
+setup:
+	@PYTHON=$(PYTHON) scripts/setup-venv.sh
+
+setup-dev:
+	@PYTHON=$(PYTHON) scripts/setup-venv.sh dev
+
+services:
+	@scripts/test-services.sh
+
+lint: setup-dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+
+clean:
+	rm -rf $(VENV) var
