@@ -1,7 +1,11 @@
-"""Dispatch: the live map of depots, vehicles and today's orders."""
+"""Dispatch: the live map of depots, vehicles and today's orders, with the day's KPIs."""
 
 import dash
-from dash import html
+from dash import dcc, html
+
+from components import ids
+from components.dispatch import create_dispatch_map, create_status_filter
+from components.ui import create_card, create_field, create_page_header
 
 dash.register_page(
     __name__,
@@ -12,7 +16,39 @@ dash.register_page(
     roles=["dispatcher", "manager", "admin"],
 )
 
+# How often the browser applies the latest live positions to the vehicles layer.
+LIVE_TICK_MS = 1000
+
 
 def layout(**_kwargs: object) -> html.Div:
-    """The dispatch page."""
-    return html.Div(html.H2("Dispatch"), className="panel")
+    """The dispatch page: KPIs on top, the map and the vehicle list side by side."""
+    date_picker = dcc.DatePickerSingle(
+        id=ids.DISPATCH_DATE, display_format="MMM D, YYYY", clearable=False
+    )
+    return html.Div(
+        className="page page-dispatch",
+        children=[
+            create_page_header(
+                "Dispatch",
+                "Depots, vehicles and the day's orders. Vehicles move as live positions arrive.",
+                [create_field("Service date", date_picker, ids.DISPATCH_DATE)],
+            ),
+            dcc.Loading(html.Div(id=ids.DISPATCH_KPIS, className="kpi-slot"), type="dot"),
+            html.Div(
+                className="dispatch-grid",
+                children=[
+                    create_card(
+                        [create_dispatch_map(), create_status_filter()],
+                        className="map-card",
+                    ),
+                    create_card(
+                        dcc.Loading(html.Div(id=ids.DISPATCH_VEHICLE_LIST), type="dot"),
+                        title="Vehicles",
+                        className="side-card",
+                    ),
+                ],
+            ),
+            dcc.Store(id=ids.DISPATCH_VEHICLES_BASE),
+            dcc.Interval(id=ids.DISPATCH_LIVE_TICK, interval=LIVE_TICK_MS),
+        ],
+    )

@@ -1,0 +1,161 @@
+/*
+ * Dispatch map in the browser: marker styles for the GeoJSON layers (window.fleetMap, named by
+ * components/dispatch.py) and the clientside callbacks (window.dash_clientside.fleetDispatch)
+ * that restyle orders by status and move vehicles to the live positions that
+ * assets/js/realtime.js receives, without a round trip to the server.
+ */
+(function () {
+  "use strict";
+
+  var FALLBACK_COLOUR = "#64748b";
+
+  function colourOf(status, context) {
+    var colours = (context && context.hideout && context.hideout.colors) || {};
+    return colours[status] || FALLBACK_COLOUR;
+  }
+
+  function escapeHtml(text) {
+    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  window.fleetMap = Object.assign({}, window.fleetMap, {
+    orderPoint: function (feature, latlng, context) {
+      var status = (feature.properties && feature.properties.status) || "new";
+      return L.circleMarker(latlng, {
+        radius: 6,
+        weight: 1.5,
+        color: "#ffffff",
+        fillColor: colourOf(status, context),
+        fillOpacity: 0.95,
+        className: "order-marker order-" + status,
+      });
+    },
+    orderFilter: function (feature, context) {
+      var statuses = context && context.hideout && context.hideout.statuses;
+      if (!statuses) {
+        return true;
+      }
+      return statuses.indexOf(feature.properties.status) !== -1;
+    },
+    depotPoint: function (feature, latlng) {
+      return L.marker(latlng, {
+        icon: L.divIcon({
+          className: "depot-marker",
+          html: '<span aria-hidden="true">D</span>',
+          iconSize: [26, 26],
+          iconAnchor: [13, 13],
+        }),
+        zIndexOffset: 500,
+        keyboard: false,
+      });
+    },
+    vehiclePoint: function (feature, latlng, context) {
+      var props = feature.properties || {};
+      var heading = typeof props.heading === "number" ? props.heading : null;
+      var arrow =
+        heading === null
+          ? ""
+          : '<span class="vehicle-heading" style="transform: rotate(' + heading + 'deg)">▲</span>';
+      return L.marker(latlng, {
+        icon: L.divIcon({
+          className: "vehicle-marker vehicle-" + escapeHtml(props.status || "idle"),
+          html:
+            arrow +
+            '<span class="vehicle-dot" style="background:' +
+            colourOf(props.status, context) +
+            '"></span><span class="vehicle-label">' +
+            escapeHtml(props.name) +
+            "</span>",
+          iconSize: [18, 18],
+          iconAnchor: [9, 9],
+        }),
+        zIndexOffset: 1000,
+        keyboard: false,
+      });
+    },
+    routeStyle: function (feature, context) {
+      var status = feature.properties && feature.properties.status;
+      return {
+        color: status === "completed" ? "#94a3b8" : "#6366f1",
+        weight: 3,
+        opacity: 0.55,
+        dashArray: status === "planned" ? "6 6" : null,
+      };
+    },
+  });
+
+  var lastSignature = null;
+
+  function signatureOf(latest) {
+    if (!latest) {
+      return "";
+    }
+    return Object.keys(latest)
+      .sort()
+      .map(function (id) {
+        var p = latest[id] || {};
+        return id + ":" + p.lat + "," + p.lon + "," + p.recordedAt;
+      })
+      .join("|");
+  }
+
+  function latestPositions() {
+    var realtime = window.fleetRealtime;
+    if (!realtime || typeof realtime.latest !== "function") {
+      return null;
+    }
+    try {
+      return realtime.latest() || null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    fleetDispatch: {
+      // The order status checklist becomes the orders layer's hideout (a restyle, no refetch).
+      statusHideout: function (statuses, hideout) {
+        return Object.assign({}, hideout || {}, { statuses: statuses || [] });
+      },
+      // The vehicles layer = the server's initial positions overlaid with the latest live ones.
+      applyPositions: function (_nIntervals, base) {
+        var noUpdate = window.dash_clientside.no_update;
+        if (!base || !base.features) {
+          return noUpdate;
+        }
+        var ctx = window.dash_clientside.callback_context;
+        var baseChanged = !!(
+          ctx &&
+          ctx.triggered &&
+          ctx.triggered.some(function (t) {
+            return t.prop_id.indexOf("dispatch-vehicles-base") === 0;
+          })
+        );
+        var latest = latestPositions();
+        var signature = signatureOf(latest);
+        if (!baseChanged && signature === lastSignature) {
+          return noUpdate;
+        }
+        lastSignature = signature;
+        var features = base.features.map(function (feature) {
+          var live = latest && latest[String(feature.properties.vehicle_id)];
+          if (!live || typeof live.lat !== "number" || typeof live.lon !== "number") {
+            return feature;
+          }
+          var props = Object.assign({}, feature.properties, {
+            heading: typeof live.heading === "number" ? live.heading : feature.properties.heading,
+            status: typeof live.speed === "number" && live.speed > 0.5 ? "moving" : feature.properties.status,
+          });
+          return {
+            type: "Feature",
+            geometry: { type: "Point", coordinates: [live.lon, live.lat] },
+            properties: props,
+          };
+        });
+        return { type: "FeatureCollection", features: features };
+      },
+    },
+  });
+})();

@@ -1,0 +1,128 @@
+"""Fixtures for the browser tests: the real app on a loopback port, and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "secret-pass-1"
+
+
+@dataclass
+class LiveApp:
+    """The running app: its base URL, data dir and the logins the tests use."""
+
+    url: str
+    data_dir: Path
+    dispatcher: tuple[str, str]
+    driver: tuple[str, str]
+    today: date
+    seeded_by: str
+
+
+def _chromium_or_skip() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing on CI (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI is not true")
+
+
+def _seed(database, today: date) -> tuple[str, tuple[str, str], tuple[str, str]]:
+    """Seed with the demo generator when it exists, else with the UI tests' sample fleet."""
+    try:
+        from backend.sim.demo import seed_demo
+    except ImportError:
+        seed_demo = None
+    if seed_demo is not None:
+        with database.session() as session:
+            summary = seed_demo(session, seed=7, history_days=3)
+        creds = {role: (user, pw) for role, user, pw in summary.credentials}
+        return "demo", creds["dispatcher"], creds["driver"]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
+    from sample_data import build_sample
+
+    with database.session() as session:
+        build_sample(session, today=today)
+    return "sample", ("dispatch-north", PASSWORD), ("driver-van1", PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def live_app() -> Iterator[LiveApp]:
+    _chromium_or_skip()
+    data_dir = Path(tempfile.mkdtemp(prefix="fleet-browser-"))
+    # `import app` builds a module-level app from the environment: point it at the temp dir.
+    os.environ["DATA_DIR"] = str(data_dir)
+    os.environ["DEMO"] = "false"
+    from werkzeug.serving import make_server
+
+    import app as app_module
+    from backend.config import load_settings
+    from backend.db.engine import Database
+    from backend.db.migrate import upgrade
+    from backend.db.queries.dispatch import get_local_today
+
+    settings = load_settings(DATA_DIR=data_dir, DEMO=False)
+    database = Database(settings)
+    upgrade(database.engine)
+    with database.session() as session:
+        today = get_local_today(session, depot_ids=None)
+    seeded_by, dispatcher, driver = _seed(database, today)
+    with database.session() as session:
+        today = get_local_today(session, depot_ids=None)
+    database.engine.dispose()
+
+    dash_app = app_module.create_app(settings)
+    server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveApp(
+            url=f"http://127.0.0.1:{server.server_port}",
+            data_dir=data_dir,
+            dispatcher=dispatcher,
+            driver=driver,
+            today=today,
+            seeded_by=seeded_by,
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser(live_app: LiveApp) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    path = Path(os.environ.get("FLEET_SCREENSHOT_DIR") or tempfile.mkdtemp(prefix="fleet-shots-"))
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {path}")
+    return path
