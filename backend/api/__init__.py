@@ -3,21 +3,65 @@
 from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
+from pydantic import BaseModel
 
-from backend.api.errors import install_error_handlers, require
+from backend.api.errors import ApiError, ErrorResponse, install_error_handlers, require
+from backend.api.fleet import fleet_api
+from backend.api.hooks import install_request_checks
+from backend.api.orders import orders_api
+from backend.auth.web import current_principal
 from backend.ops.health import health_response
 
-system_api = APIBlueprint("system", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="system")])
+system_api = APIBlueprint(
+    "system",
+    __name__,
+    url_prefix="/api/v1",
+    abp_tags=[Tag(name="system")],
+    abp_security=[{"bearer": []}],
+)
+
+
+class MeOut(BaseModel):
+    """The caller: role, depot scope (null = every depot), own vehicle and permissions."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    depot_ids: list[int] | None
+    vehicle_id: int | None
+    permissions: list[str]
 
 
 @system_api.get("/health", summary="Database, Redis, pool and job-backend health (admin only)")
-def get_health():  # type: ignore[no-untyped-def]
+def get_health():
     """Report reachability of the database and Redis, pool figures and the job backend."""
     require("system:health")
     return health_response()
 
 
+@system_api.get("/me", summary="Who am I", responses={200: MeOut, 401: ErrorResponse})
+def get_me():
+    """The caller's principal, as every other route sees it."""
+    principal = current_principal()
+    if principal is None:  # the guard answers first; kept for callers outside it
+        raise ApiError(401, "unauthenticated", "Log in or send a bearer token.")
+    return MeOut(
+        user_id=principal.user_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        role=principal.role,
+        depot_ids=sorted(principal.depot_ids) if principal.depot_ids is not None else None,
+        vehicle_id=principal.vehicle_id,
+        permissions=sorted(principal.permissions),
+    ).model_dump(mode="json")
+
+
 def register_api(server: OpenAPI) -> None:
-    """Register every API blueprint and the JSON error handlers on the server."""
+    """Register every API blueprint, the request checks and the JSON error handlers."""
     install_error_handlers(server)
-    server.register_api(system_api)
+    install_request_checks(server)
+    # Bearer tokens for devices and scripts; the dashboard's session cookie works too.
+    server.security_schemes = {"bearer": {"type": "http", "scheme": "bearer"}}
+    for api in (system_api, orders_api, fleet_api):
+        server.register_api(api)

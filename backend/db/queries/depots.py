@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -15,6 +15,22 @@ from backend.db.models import Depot
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 MAX_SEARCH_LENGTH = 100
+MAX_ID = 2**31 - 1
+
+
+def _searchable(value: str) -> str:
+    # PostgreSQL rejects NUL in text and nothing can encode a lone surrogate.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
+SearchText = Annotated[str, Field(max_length=MAX_SEARCH_LENGTH), AfterValidator(_searchable)]
 
 
 def parse_sort(sort: str, columns: Mapping[str, InstrumentedAttribute[Any]]) -> list[Any]:
@@ -128,7 +144,7 @@ class DepotListParams(SortedPageParams):
     """Filters for `list_depots` (also the query string of GET /api/v1/depots)."""
 
     active: bool | None = None
-    q: str | None = Field(default=None, max_length=MAX_SEARCH_LENGTH, description="name/address")
+    q: SearchText | None = Field(default=None, description="name or address")
     sort: str = Field(default="name", max_length=200)
 
     @field_validator("sort")

@@ -13,7 +13,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from backend.db.models import Order, OrderStatus
 from backend.db.queries.depots import (
     DEFAULT_PAGE_SIZE,
-    MAX_SEARCH_LENGTH,
+    QueryId,
+    SearchText,
     SortedPageParams,
     check_paging,
     fetch_page,
@@ -29,6 +30,14 @@ class TimeWindow(BaseModel):
 
     start: AwareDatetime
     end: AwareDatetime
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        # Lax pydantic would read a number as a Unix timestamp; the API speaks ISO-8601 only.
+        if not isinstance(value, str | datetime):
+            raise ValueError("must be an ISO-8601 timestamp with offset")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeWindow:
@@ -101,17 +110,15 @@ class OrderListParams(SortedPageParams):
     """Filters for `list_orders` (also the query string of GET /api/v1/orders)."""
 
     status: list[OrderStatus] | None = Field(default=None, description="repeat for several")
-    depot_id: int | None = None
+    depot_id: QueryId | None = None
     service_date: date | None = None
     date_from: date | None = Field(default=None, description="service_date on or after")
     date_to: date | None = Field(default=None, description="service_date on or before")
-    vehicle_id: int | None = None
+    vehicle_id: QueryId | None = None
     unassigned: bool | None = Field(default=None, description="true: no vehicle yet")
     priority_min: int | None = Field(default=None, ge=1, le=10)
     priority_max: int | None = Field(default=None, ge=1, le=10)
-    q: str | None = Field(
-        default=None, max_length=MAX_SEARCH_LENGTH, description="reference, customer or address"
-    )
+    q: SearchText | None = Field(default=None, description="reference, customer or address")
 
     @field_validator("sort")
     @classmethod

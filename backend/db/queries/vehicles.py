@@ -13,7 +13,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from backend.db.models import Vehicle
 from backend.db.queries.depots import (
     DEFAULT_PAGE_SIZE,
-    MAX_SEARCH_LENGTH,
+    QueryId,
+    SearchText,
     SortedPageParams,
     check_paging,
     fetch_page,
@@ -76,10 +77,10 @@ VEHICLE_SORT_COLUMNS: Mapping[str, InstrumentedAttribute[Any]] = {
 class VehicleListParams(SortedPageParams):
     """Filters for `list_vehicles` (also the query string of GET /api/v1/vehicles)."""
 
-    depot_id: int | None = None
+    depot_id: QueryId | None = None
     vehicle_type: str | None = Field(default=None, max_length=64)
     active: bool | None = None
-    q: str | None = Field(default=None, max_length=MAX_SEARCH_LENGTH, description="name/plate")
+    q: SearchText | None = Field(default=None, description="name or plate")
     sort: str = Field(default="name", max_length=200)
 
     @field_validator("sort")

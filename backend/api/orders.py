@@ -1,0 +1,134 @@
+"""/api/v1/orders: list, get, create, update, change status, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from backend.api.errors import ApiError, ErrorResponse, require
+from backend.api.hooks import permission
+from backend.db.queries.orders import OrderListParams, OrderOut, OrderPage, get_order, list_orders
+from backend.runtime import current_runtime
+from backend.services import MAX_ID
+from backend.services.orders import (
+    CancelRequest,
+    OrderCreate,
+    OrderUpdate,
+    StatusChange,
+    cancel_order,
+    change_order_status,
+    create_order,
+    update_order,
+)
+
+orders_api = APIBlueprint(
+    "orders",
+    __name__,
+    url_prefix="/api/v1",
+    abp_tags=[Tag(name="orders", description="Deliveries and their lifecycle")],
+    abp_security=[{"bearer": []}],
+)
+
+_ERRORS: dict[int | str, Any] = {401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse}
+_WRITE_ERRORS: dict[int | str, Any] = {**_ERRORS, 409: ErrorResponse, 413: ErrorResponse}
+
+
+class OrderPath(BaseModel):
+    """The order id in the URL."""
+
+    order_id: int = Field(ge=1, le=MAX_ID)
+
+
+def _not_found(order_id: int) -> ApiError:
+    return ApiError(404, "not_found", f"order {order_id} not found")
+
+
+@orders_api.get(
+    "/orders", summary="List orders (filter, sort, page)", responses={200: OrderPage, **_ERRORS}
+)
+@permission("order:read")
+def list_orders_view(query: OrderListParams):
+    """Orders of the caller's depots; `sort=-priority,window_start`, `page`, `page_size` <= 500."""
+    principal = require("order:read")
+    with current_runtime().db.session() as session:
+        page = list_orders(session, depot_ids=principal.depot_ids, **query.model_dump())
+    return page.model_dump(mode="json")
+
+
+@orders_api.get(
+    "/orders/<int:order_id>", summary="Get an order", responses={200: OrderOut, **_ERRORS}
+)
+@permission("order:read")
+def get_order_view(path: OrderPath):
+    """One order of the caller's depots (404 for any other id)."""
+    principal = require("order:read")
+    with current_runtime().db.session() as session:
+        order = get_order(session, order_id=path.order_id, depot_ids=principal.depot_ids)
+    if order is None:
+        raise _not_found(path.order_id)
+    return order.model_dump(mode="json")
+
+
+@orders_api.post("/orders", summary="Create an order", responses={201: OrderOut, **_WRITE_ERRORS})
+@permission("order:write")
+def create_order_view(body: OrderCreate):
+    """Create an order in status "new" in one of the caller's depots."""
+    principal = require("order:write")
+    with current_runtime().db.session() as session:
+        order = create_order(session, depot_ids=principal.depot_ids, data=body)
+    return order.model_dump(mode="json"), 201
+
+
+@orders_api.patch(
+    "/orders/<int:order_id>", summary="Update an order", responses={200: OrderOut, **_WRITE_ERRORS}
+)
+@permission("order:write")
+def update_order_view(path: OrderPath, body: OrderUpdate):
+    """Change fields of an order that is not final; time_windows replace the old ones."""
+    principal = require("order:write")
+    with current_runtime().db.session() as session:
+        order = update_order(
+            session, depot_ids=principal.depot_ids, order_id=path.order_id, data=body
+        )
+    return order.model_dump(mode="json")
+
+
+@orders_api.post(
+    "/orders/<int:order_id>/status",
+    summary="Move an order along its lifecycle",
+    responses={200: OrderOut, **_WRITE_ERRORS},
+)
+@permission("order:write")
+def change_status_view(path: OrderPath, body: StatusChange):
+    """Change the status as ORDER_TRANSITIONS allows (409 otherwise) and stamp `<status>_at`."""
+    principal = require("order:write")
+    with current_runtime().db.session() as session:
+        order = change_order_status(
+            session,
+            depot_ids=principal.depot_ids,
+            order_id=path.order_id,
+            status=body.status,
+            reason=body.reason,
+        )
+    return order.model_dump(mode="json")
+
+
+@orders_api.post(
+    "/orders/<int:order_id>/cancel",
+    summary="Cancel an order (kept, status cancelled)",
+    responses={200: OrderOut, **_WRITE_ERRORS},
+)
+@permission("order:write")
+def cancel_order_view(path: OrderPath):
+    """Cancel through the lifecycle; an optional JSON body {"reason": "..."} is kept."""
+    principal = require("order:write")
+    # The body is optional, so it is validated here rather than by flask-openapi3.
+    data = CancelRequest.model_validate(request.get_json(silent=True) or {})
+    with current_runtime().db.session() as session:
+        order = cancel_order(
+            session, depot_ids=principal.depot_ids, order_id=path.order_id, reason=data.reason
+        )
+    return order.model_dump(mode="json")

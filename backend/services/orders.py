@@ -1,0 +1,382 @@
+"""Order verbs: create, update, change status along ORDER_TRANSITIONS, cancel.
+
+Each verb takes the caller's depot scope (`depot_ids`, None = every depot), validates everything
+before it writes, commits, and returns the stored order as `OrderOut`. A row outside the scope
+is reported as not found, so ids of other depots do not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db.base import utcnow
+from backend.db.models import (
+    FINAL_ORDER_STATUSES,
+    ORDER_TRANSITIONS,
+    Depot,
+    Order,
+    OrderStatus,
+    Vehicle,
+)
+from backend.db.queries.orders import OrderOut, TimeWindow
+from backend.db.queries.vehicles import capacity_units
+from backend.services import (
+    STORABLE,
+    ConflictError,
+    Id,
+    InvalidInputError,
+    Latitude,
+    Longitude,
+    NonNegative,
+    NotFoundError,
+    Skill,
+    Unit,
+)
+
+MAX_TIME_WINDOWS = 5
+MAX_DEMAND_UNITS = 10
+MAX_SKILLS = 20
+
+Reference = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=64), STORABLE
+]
+CustomerName = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=120), STORABLE
+]
+Address = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, max_length=255), STORABLE
+]
+Notes = Annotated[str, Strict(), StringConstraints(max_length=2000), STORABLE]
+Reason = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, max_length=120), STORABLE
+]
+Priority = Annotated[int, Strict(), Field(ge=1, le=10)]
+ServiceMinutes = Annotated[float, Strict(), Field(ge=0, le=24 * 60, allow_inf_nan=False)]
+Demand = Annotated[dict[Unit, NonNegative], Field(max_length=MAX_DEMAND_UNITS)]
+Windows = Annotated[list[TimeWindow], Field(min_length=1, max_length=MAX_TIME_WINDOWS)]
+Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
+
+
+def _iso_date(value: Any) -> Any:
+    # Lax pydantic would read a number as a Unix timestamp; the API speaks ISO-8601 only.
+    if not isinstance(value, str | date):
+        raise ValueError("must be an ISO-8601 date (YYYY-MM-DD)")
+    return value
+
+
+def _sorted_disjoint(windows: list[TimeWindow]) -> list[TimeWindow]:
+    ordered = sorted(windows, key=lambda w: w.start)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.start < before.end:
+            raise ValueError("time windows must not overlap")
+    return ordered
+
+
+class OrderCreate(BaseModel):
+    """A new order; it starts in status "new"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Reference
+    depot_id: Id
+    service_date: date
+    customer_name: CustomerName
+    address: Address = ""
+    lat: Latitude
+    lon: Longitude
+    demand: Demand = Field(description='per unit, e.g. {"kg": 12.5}; units the vehicles carry')
+    service_minutes: ServiceMinutes = 5.0
+    time_windows: Windows = Field(description="1 to 5 windows, ISO-8601 with offset")
+    priority: Priority = 5
+    required_skills: Skills = Field(default_factory=list)
+    vehicle_id: Id | None = None
+    notes: Notes = ""
+
+    _check_date = field_validator("service_date", mode="before")(_iso_date)
+    _check_windows = field_validator("time_windows")(_sorted_disjoint)
+
+
+# Columns that may not be set to null by an update.
+_NOT_NULL = frozenset(
+    {
+        "reference",
+        "depot_id",
+        "service_date",
+        "customer_name",
+        "address",
+        "lat",
+        "lon",
+        "demand",
+        "service_minutes",
+        "time_windows",
+        "priority",
+        "required_skills",
+        "notes",
+    }
+)
+
+
+class OrderUpdate(BaseModel):
+    """Fields to change on an order; omitted fields keep their value, vehicle_id null unassigns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: Reference | None = None
+    depot_id: Id | None = None
+    service_date: date | None = None
+    customer_name: CustomerName | None = None
+    address: Address | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    demand: Demand | None = None
+    service_minutes: ServiceMinutes | None = None
+    time_windows: Windows | None = None
+    priority: Priority | None = None
+    required_skills: Skills | None = None
+    vehicle_id: Id | None = None
+    notes: Notes | None = None
+
+    _check_date = field_validator("service_date", mode="before")(_iso_date)
+    _check_windows = field_validator("time_windows")(_sorted_disjoint)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None and key in _NOT_NULL:
+                    raise ValueError(f"{key}: may not be null")
+        return data
+
+
+class StatusChange(BaseModel):
+    """A move along the order lifecycle; `reason` is kept for failed and cancelled orders."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus
+    reason: Reason | None = None
+
+
+class CancelRequest(BaseModel):
+    """Why an order is cancelled (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+def _windows_json(windows: list[TimeWindow]) -> list[dict[str, str]]:
+    return [{"start": w.start.isoformat(), "end": w.end.isoformat()} for w in windows]
+
+
+def _load_for_update(session: Session, order_id: int, depot_ids: Collection[int] | None) -> Order:
+    stmt = select(Order).where(Order.id == order_id)
+    if depot_ids is not None:
+        stmt = stmt.where(Order.depot_id.in_(sorted(depot_ids)))
+    order = session.scalar(stmt.with_for_update())
+    if order is None:
+        raise NotFoundError(f"order {order_id} not found")
+    return order
+
+
+def _check_references(
+    session: Session,
+    *,
+    depot_ids: Collection[int] | None,
+    depot_id: int,
+    vehicle_id: int | None,
+    demand: dict[str, float],
+    reference: str,
+    order_id: int | None = None,
+) -> None:
+    """Everything about an order that needs the database, checked before anything is written."""
+    depot = session.get(Depot, depot_id)
+    if depot is None or (depot_ids is not None and depot_id not in depot_ids):
+        raise InvalidInputError(f"unknown depot {depot_id}", field="depot_id")
+    if not depot.active:
+        raise InvalidInputError(f"depot {depot_id} is inactive", field="depot_id")
+    if vehicle_id is not None:
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None or (depot_ids is not None and vehicle.depot_id not in depot_ids):
+            raise InvalidInputError(f"unknown vehicle {vehicle_id}", field="vehicle_id")
+        if vehicle.depot_id != depot_id:
+            raise InvalidInputError(
+                f"vehicle {vehicle_id} belongs to another depot", field="vehicle_id"
+            )
+        if not vehicle.active:
+            raise InvalidInputError(f"vehicle {vehicle_id} is inactive", field="vehicle_id")
+    if demand:
+        # The depot's own vehicles decide; a depot without vehicles yet falls back to the fleet.
+        units = capacity_units(session, depot_id=depot_id) or capacity_units(session)
+        unknown = sorted(set(demand) - units)
+        if unknown:
+            carried = ", ".join(sorted(units)) or "none"
+            raise InvalidInputError(
+                f"no vehicle carries unit {unknown[0]!r} (carried: {carried})",
+                field=f"demand.{unknown[0]}",
+            )
+    taken = select(func.count()).where(Order.reference == reference)
+    if order_id is not None:
+        taken = taken.where(Order.id != order_id)
+    if session.scalar(taken):
+        raise ConflictError(f"reference {reference!r} already exists", field="reference")
+
+
+def _commit(session: Session, order: Order) -> OrderOut:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Lost a race with a concurrent insert of the same reference.
+        session.rollback()
+        raise ConflictError("reference already exists", field="reference") from exc
+    out = OrderOut.model_validate(order)
+    session.commit()
+    return out
+
+
+def create_order(
+    session: Session, *, depot_ids: Collection[int] | None, data: OrderCreate
+) -> OrderOut:
+    """Create an order in status "new" inside the caller's depot scope."""
+    _check_references(
+        session,
+        depot_ids=depot_ids,
+        depot_id=data.depot_id,
+        vehicle_id=data.vehicle_id,
+        demand=data.demand,
+        reference=data.reference,
+    )
+    order = Order(
+        reference=data.reference,
+        depot_id=data.depot_id,
+        service_date=data.service_date,
+        customer_name=data.customer_name,
+        address=data.address,
+        lat=data.lat,
+        lon=data.lon,
+        demand=dict(data.demand),
+        service_minutes=data.service_minutes,
+        time_windows=_windows_json(data.time_windows),
+        window_start=data.time_windows[0].start,
+        window_end=max(w.end for w in data.time_windows),
+        priority=data.priority,
+        required_skills=list(data.required_skills),
+        status=OrderStatus.NEW.value,
+        vehicle_id=data.vehicle_id,
+        notes=data.notes,
+    )
+    session.add(order)
+    return _commit(session, order)
+
+
+def update_order(
+    session: Session, *, depot_ids: Collection[int] | None, order_id: int, data: OrderUpdate
+) -> OrderOut:
+    """Change an order's fields; final orders (delivered, failed, cancelled) are history."""
+    order = _load_for_update(session, order_id, depot_ids)
+    if OrderStatus(order.status) in FINAL_ORDER_STATUSES:
+        raise ConflictError(
+            f"order {order_id} is {order.status} and can no longer be changed",
+            field="status",
+            status=order.status,
+        )
+    changes = data.model_dump(exclude_unset=True)
+    depot_id = changes.get("depot_id", order.depot_id)
+    vehicle_id = changes["vehicle_id"] if "vehicle_id" in changes else order.vehicle_id
+    if vehicle_id is None and OrderStatus(order.status) not in (
+        OrderStatus.NEW,
+        OrderStatus.PLANNED,
+    ):
+        raise ConflictError(
+            f"order {order_id} is {order.status}: it keeps its vehicle", field="vehicle_id"
+        )
+    _check_references(
+        session,
+        depot_ids=depot_ids,
+        depot_id=depot_id,
+        vehicle_id=vehicle_id,
+        demand=changes.get("demand", order.demand),
+        reference=changes.get("reference", order.reference),
+        order_id=order.id,
+    )
+    if data.time_windows is not None:
+        changes["time_windows"] = _windows_json(data.time_windows)
+        changes["window_start"] = data.time_windows[0].start
+        changes["window_end"] = max(w.end for w in data.time_windows)
+    for key, value in changes.items():
+        setattr(order, key, value)
+    return _commit(session, order)
+
+
+def change_order_status(
+    session: Session,
+    *,
+    depot_ids: Collection[int] | None,
+    order_id: int,
+    status: OrderStatus,
+    reason: str | None = None,
+) -> OrderOut:
+    """Move an order along ORDER_TRANSITIONS and stamp `<status>_at`; anything else conflicts."""
+    order = _load_for_update(session, order_id, depot_ids)
+    current = OrderStatus(order.status)
+    allowed = ORDER_TRANSITIONS[current]
+    if status not in allowed:
+        raise ConflictError(
+            f"an order that is {current} cannot become {status}",
+            field="status",
+            current=current.value,
+            allowed=sorted(s.value for s in allowed),
+        )
+    if status is OrderStatus.DISPATCHED and order.vehicle_id is None:
+        raise ConflictError(
+            "assign a vehicle before dispatching the order",
+            field="vehicle_id",
+            current=current.value,
+        )
+    values: dict[str, Any] = {"status": status.value, f"{status.value}_at": utcnow()}
+    if status in (OrderStatus.FAILED, OrderStatus.CANCELLED) and reason:
+        values["failure_reason"] = reason
+    # Guarded on the status we read, so two concurrent changes cannot both succeed.
+    result = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == current.value)
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"order {order_id} changed meanwhile; reload it", field="status", current=None
+        )
+    session.refresh(order)
+    out = OrderOut.model_validate(order)
+    session.commit()
+    return out
+
+
+def cancel_order(
+    session: Session, *, depot_ids: Collection[int] | None, order_id: int, reason: str | None = None
+) -> OrderOut:
+    """Cancel an order through the lifecycle (an arrived or final order cannot be cancelled)."""
+    return change_order_status(
+        session,
+        depot_ids=depot_ids,
+        order_id=order_id,
+        status=OrderStatus.CANCELLED,
+        reason=reason,
+    )

@@ -1,0 +1,297 @@
+"""Fixtures for the REST API tests: a real app on SQLite or PostgreSQL, a small fleet, users."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# `import app` builds the module-level app from the environment: keep it off the real var/.
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="fleet-api-test-"))
+os.environ.setdefault("DEMO", "false")
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SERVICE_DATE = date(2026, 3, 2)
+DAY_START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def api_postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of its own for this test session, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    from backend.db.migrate import upgrade
+
+    name = f"test_api_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_postgres(engine: Any) -> None:
+    from sqlalchemy import text
+
+    from backend.db.base import Base
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The real Dash app (Flask server, guard, API) over an empty, migrated database."""
+    from app import create_app
+    from backend.config import load_settings
+    from backend.db.migrate import upgrade
+
+    url = request.getfixturevalue("api_postgres_url") if request.param == "postgres" else None
+    settings = load_settings(DATA_DIR=str(tmp_path), DATABASE_URL=url, DEMO=False)
+    dash_app = create_app(settings)
+    runtime = dash_app.server.extensions["fleet"]
+    if url:
+        _empty_postgres(runtime.db.engine)
+    else:
+        upgrade(runtime.db.engine)
+    yield dash_app
+    runtime.db.engine.dispose()
+
+
+@pytest.fixture
+def runtime(app: Any) -> Any:
+    """The app's Runtime (settings and database)."""
+    return app.server.extensions["fleet"]
+
+
+class Api:
+    """A test client that sends one user's bearer token (or none) with every request."""
+
+    def __init__(self, client: Any, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request to /api/v1 + path."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open("/api/v1" + path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+
+@dataclass
+class World:
+    """Two depots, their vehicles and orders, and one user (with a token) per role."""
+
+    depots: dict[str, int] = field(default_factory=dict)
+    vehicles: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def window(hours_from: float, hours_to: float) -> dict[str, str]:
+    """A time window on SERVICE_DATE, as the API takes it (ISO-8601 with offset)."""
+    return {
+        "start": (DAY_START + timedelta(hours=hours_from)).isoformat(),
+        "end": (DAY_START + timedelta(hours=hours_to)).isoformat(),
+    }
+
+
+def order_body(**overrides: Any) -> dict[str, Any]:
+    """A valid POST /orders body for depot "north" (id 1), overridable field by field."""
+    body: dict[str, Any] = {
+        "reference": f"NEW-{uuid.uuid4().hex[:8]}",
+        "depot_id": 1,
+        "service_date": SERVICE_DATE.isoformat(),
+        "customer_name": "Ada Lovelace",
+        "address": "12 Analytical Row",
+        "lat": 52.52,
+        "lon": 13.40,
+        "demand": {"kg": 12.5},
+        "service_minutes": 5,
+        "time_windows": [window(1, 3)],
+        "priority": 5,
+    }
+    body.update(overrides)
+    return body
+
+
+def vehicle_body(**overrides: Any) -> dict[str, Any]:
+    """A valid POST /vehicles body for depot "north" (id 1)."""
+    body: dict[str, Any] = {
+        "name": f"van-{uuid.uuid4().hex[:6]}",
+        "vehicle_type": "van",
+        "plate": "B-XY 1",
+        "depot_id": 1,
+        "capacity": {"kg": 800, "m3": 6},
+        "fuel_l_per_km": 0.09,
+        "cost_per_km": 0.4,
+        "cost_per_hour": 22.0,
+        "shift_start": "07:00",
+        "shift_end": "16:00",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def world(runtime: Any) -> World:
+    """Depots north (1) and south (2), 3 vehicles, 6 orders and a user per role with a token."""
+    from backend.auth.tokens import issue_token
+    from backend.auth.users import create_user
+    from backend.db.models import Depot, Order, Vehicle
+
+    w = World()
+    with runtime.db.session() as s:
+        north = Depot(name="north", address="1 North St", lat=52.5, lon=13.4)
+        south = Depot(name="south", address="2 South St", lat=48.1, lon=11.6)
+        s.add_all([north, south])
+        s.flush()
+        w.depots = {"north": north.id, "south": south.id}
+
+        def vehicle(name: str, depot: Depot, vtype: str, capacity: dict[str, float]) -> Vehicle:
+            return Vehicle(
+                name=name,
+                vehicle_type=vtype,
+                plate=name.upper(),
+                depot_id=depot.id,
+                start_depot_id=depot.id,
+                end_depot_id=depot.id,
+                capacity=capacity,
+                fuel_l_per_km=0.1,
+                cost_per_km=0.5,
+                cost_per_hour=20,
+                shift_start=time(7),
+                shift_end=time(17),
+            )
+
+        vehicles = {
+            "n-van": vehicle("n-van", north, "van", {"kg": 1000, "m3": 8}),
+            "n-bike": vehicle("n-bike", north, "cargo_bike", {"kg": 80}),
+            "s-truck": vehicle("s-truck", south, "truck", {"kg": 5000, "pallets": 10}),
+        }
+        s.add_all(vehicles.values())
+        s.flush()
+        w.vehicles = {name: v.id for name, v in vehicles.items()}
+
+        specs = [
+            ("N-001", north, "Alice Bakery", "3 Mill Lane", 3, 1, "n-van"),
+            ("N-002", north, "Bob's Books", "9 Page Road", 8, 2, None),
+            ("N-003", north, "Carla Cafe", "5 Bean Street", 5, 3, None),
+            ("N-004", north, "Dora Deli", "7 Mill Lane", 10, 4, "n-van"),
+            ("S-001", south, "Emil Electric", "1 Volt Way", 2, 1, "s-truck"),
+            ("S-002", south, "Frida Florist", "4 Rose Road", 9, 2, None),
+        ]
+        for ref, depot, customer, address, priority, hour, vname in specs:
+            start = DAY_START + timedelta(hours=hour)
+            end = start + timedelta(hours=2)
+            order = Order(
+                reference=ref,
+                depot_id=depot.id,
+                service_date=SERVICE_DATE,
+                customer_name=customer,
+                address=address,
+                lat=depot.lat + 0.01,
+                lon=depot.lon + 0.01,
+                demand={"kg": 10},
+                time_windows=[{"start": start.isoformat(), "end": end.isoformat()}],
+                window_start=start,
+                window_end=end,
+                priority=priority,
+                vehicle_id=w.vehicles[vname] if vname else None,
+            )
+            s.add(order)
+            s.flush()
+            w.orders[ref] = order.id
+
+        users = {
+            "admin": create_user(s, username="admin", password="pw-admin-1", role="admin"),
+            "manager": create_user(s, username="manager", password="pw-manager", role="manager"),
+            "dispatcher": create_user(
+                s,
+                username="disp-north",
+                password="pw-north",
+                role="dispatcher",
+                depot_ids=[north.id],
+            ),
+            "dispatcher_south": create_user(
+                s,
+                username="disp-south",
+                password="pw-south",
+                role="dispatcher",
+                depot_ids=[south.id],
+            ),
+            "driver": create_user(
+                s,
+                username="driver",
+                password="pw-driver",
+                role="driver",
+                depot_ids=[north.id],
+                vehicle_id=w.vehicles["n-van"],
+            ),
+        }
+        w.tokens = {role: issue_token(s, user=user) for role, user in users.items()}
+    return w
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """A Flask test client of the app."""
+    return app.server.test_client()
+
+
+@pytest.fixture
+def as_role(client: Any, world: World) -> Any:
+    """as_role("dispatcher") -> an Api client sending that user's token; None = anonymous."""
+
+    def make(role: str | None) -> Api:
+        return Api(client, world.tokens[role] if role else None)
+
+    return make
+
+
+def stored_order(runtime: Any, order_id: int) -> dict[str, Any]:
+    """The order row as stored, column by column (to prove a rejected request changed nothing)."""
+    from backend.db.models import Order
+
+    with runtime.db.session() as s:
+        row = s.get(Order, order_id)
+        assert row is not None
+        return {c.key: getattr(row, c.key) for c in Order.__table__.columns}
+
+
+def count_rows(runtime: Any, model: Any) -> int:
+    """How many rows the table of `model` holds."""
+    from sqlalchemy import func, select
+
+    with runtime.db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
