@@ -56,13 +56,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     app = dash.Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # the stubs predate Flask servers
         use_pages=True,
         compress=True,
         title="Fleet Dispatch",
         suppress_callback_exceptions=True,
         background_callback_manager=make_background_manager(settings),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None turns the "Updating..." title off
     )
     guard_page_layouts(current_principal)
     install_guard(server, page_roles=page_roles_lookup())

@@ -38,4 +38,5 @@ class Runtime:
 
 def current_runtime() -> Runtime:
     """The runtime of the Flask app handling the current request."""
-    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+    return runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ def upsert_request(session: Session, *, request_id: str, values: dict[str, Any])
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OptimizationRequest.__table__
+    assert isinstance(table, Table)
     stmt = insert(table).values(**row)
     updates = {col: stmt.excluded[col] for col in _UPSERT_COLUMNS if col in row}
     updates["updated_at"] = stmt.excluded.updated_at
