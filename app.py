@@ -16,6 +16,7 @@ from backend.jobs import make_celery
 from backend.ops.health import blueprint as health_blueprint
 from backend.ops.logs import configure_logging, install_request_ids
 from backend.ops.metrics import install_metrics
+from backend.realtime import init_realtime
 from backend.runtime import Runtime
 from callbacks import register_callbacks
 from components.shell import create_shell, guard_page_layouts, page_roles_lookup
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_metrics(server, pool_status=runtime.db.pool_status)
     server.register_blueprint(health_blueprint)
     register_api(server)
+    init_realtime(server, runtime)
 
     app = dash.Dash(
         __name__,

@@ -1,0 +1,185 @@
+"""Fixtures for the realtime tests: a small fleet, a realtime service, in-process connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.auth.tokens import issue_token
+from backend.auth.users import create_user, principal_for
+from backend.config import load_settings
+from backend.db.engine import Database
+from backend.db.migrate import upgrade
+from backend.db.models import Depot, Order, User, Vehicle
+from backend.realtime.bus import InProcessBus
+from backend.realtime.hub import Connection
+from backend.realtime.protocol import RealtimeConfig
+from backend.realtime.service import RealtimeService, initial_rooms, initial_subscriptions
+
+
+@dataclass
+class Fleet:
+    """Ids and tokens of the seeded fleet."""
+
+    depots: list[int] = field(default_factory=list)
+    vehicles: list[int] = field(default_factory=list)
+    users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    orders: list[int] = field(default_factory=list)
+
+
+def make_vehicle(depot_id: int, name: str) -> Vehicle:
+    return Vehicle(
+        name=name,
+        vehicle_type="van",
+        depot_id=depot_id,
+        start_depot_id=depot_id,
+        end_depot_id=depot_id,
+        capacity={"kg": 1000},
+        fuel_l_per_km=0.1,
+        cost_per_km=0.5,
+        cost_per_hour=20.0,
+        shift_start=time(8),
+        shift_end=time(18),
+    )
+
+
+def seed_fleet(db: Database) -> Fleet:
+    """Two depots; vehicles 1-2 in the first, 3 in the second; a driver per vehicle."""
+    fleet = Fleet()
+    with db.session() as session:
+        north = Depot(name="North", lat=41.95, lon=-87.70)
+        south = Depot(name="South", lat=41.80, lon=-87.65)
+        session.add_all([north, south])
+        session.flush()
+        fleet.depots = [north.id, south.id]
+        vehicles = [make_vehicle(north.id, "V1"), make_vehicle(north.id, "V2")]
+        vehicles.append(make_vehicle(south.id, "V3"))
+        session.add_all(vehicles)
+        session.flush()
+        fleet.vehicles = [v.id for v in vehicles]
+        for index, vehicle in enumerate(vehicles, start=1):
+            user = create_user(
+                session,
+                username=f"driver{index}",
+                password="driver-pass",
+                role="driver",
+                depot_ids=[vehicle.depot_id],
+                vehicle_id=vehicle.id,
+            )
+            fleet.users[user.username] = user.id
+            fleet.tokens[user.username] = issue_token(session, user=user)
+        for username, role, depots in (
+            ("disp", "dispatcher", [north.id]),
+            ("disp2", "dispatcher", [south.id]),
+            ("boss", "manager", []),
+            ("root", "admin", []),
+        ):
+            user = create_user(
+                session,
+                username=username,
+                password=f"{username}-pass",
+                role=role,
+                depot_ids=depots,
+            )
+            fleet.users[username] = user.id
+            fleet.tokens[username] = issue_token(session, user=user)
+        now = datetime.now(UTC)
+        for index in range(2):
+            order = Order(
+                reference=f"ORD-{index}",
+                depot_id=north.id,
+                service_date=now.date(),
+                customer_name=f"Customer {index}",
+                lat=41.9,
+                lon=-87.68,
+                demand={"kg": 10},
+                time_windows=[],
+                window_start=now,
+                window_end=now + timedelta(hours=2),
+                status="dispatched",
+                vehicle_id=vehicles[0].id,
+            )
+            session.add(order)
+            session.flush()
+            fleet.orders.append(order.id)
+    return fleet
+
+
+@pytest.fixture
+def database(data_dir: Path) -> Iterator[Database]:
+    """A migrated SQLite database (the PostgreSQL tests build their own)."""
+    db = Database(load_settings(DATA_DIR=str(data_dir), DEMO=False))
+    upgrade(db.engine)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def fleet(database: Database) -> Fleet:
+    return seed_fleet(database)
+
+
+@pytest.fixture
+def service(database: Database) -> Iterator[RealtimeService]:
+    """A started realtime service on the in-process bus."""
+    svc = RealtimeService(database.session, InProcessBus(), RealtimeConfig())
+    svc.start()
+    yield svc
+    svc.stop()
+
+
+class Client:
+    """An in-process connection: what the socket loop would send ends up in `received`."""
+
+    def __init__(self, service: RealtimeService, principal: Any, depot_id: int | None) -> None:
+        self.connection = Connection(
+            principal=principal, config=service.config, service=service, depot_id=depot_id
+        )
+        self.connection.subscriptions = initial_subscriptions(self.connection)
+        service.hub.register(self.connection, initial_rooms(principal, depot_id))
+        self.service = service
+
+    def frame(self, text: str | bytes) -> list[dict[str, Any]]:
+        from backend.realtime.handler import handle_frame
+
+        return handle_frame(self.connection, text)
+
+    def received(self) -> list[Any]:
+        import json
+
+        self.service.writer.wait_idle()
+        items = []
+        while self.connection.outbox:
+            item = self.connection.outbox.popleft()
+            items.append(json.loads(item) if isinstance(item, str) else item)
+        positions = self.connection.take_positions()
+        if positions:
+            items.append(json.loads(positions))
+        return items
+
+
+@pytest.fixture
+def connect(service: RealtimeService, database: Database, fleet: Fleet):
+    """connect(username) -> Client for that user."""
+
+    def _connect(username: str) -> Client:
+        with database.session() as session:
+            user = session.get(User, fleet.users[username])
+            assert user is not None
+            principal = principal_for(user)
+            depot = session.get(Vehicle, user.vehicle_id).depot_id if user.vehicle_id else None
+        return Client(service, principal, depot)
+
+    return _connect
+
+
+def fix(seq: int, *, lat: float = 41.9, lon: float = -87.65, ago_s: float = 1.0, **extra: Any):
+    """A valid position item."""
+    when = datetime.now(UTC) - timedelta(seconds=ago_s)
+    return {"seq": seq, "recordedAt": when.isoformat(), "lat": lat, "lon": lon, **extra}
