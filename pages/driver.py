@@ -1,7 +1,9 @@
-"""Driver: a phone-sized view of the logged-in driver's route."""
+"""Driver: a phone-sized view of the logged-in driver's route of the day."""
 
 import dash
-from dash import html
+from dash import dcc, html
+
+from components import ids
 
 dash.register_page(
     __name__,
@@ -12,7 +14,16 @@ dash.register_page(
     roles=["driver", "admin"],
 )
 
+REFRESH_MS = 30_000
 
-def layout(**_kwargs: object) -> html.Div:
-    """The driver page."""
-    return html.Div(html.H2("My route"), className="panel")
+
+def layout(vehicle: str | None = None, **_kwargs: object) -> html.Div:
+    """The driver page; admins may look at any vehicle with `?vehicle=<id>`."""
+    return html.Div(
+        className="page page-driver",
+        children=[
+            dcc.Store(id=ids.DRIVER_LOAD, data={"vehicle": vehicle}),
+            dcc.Interval(id=ids.DRIVER_REFRESH, interval=REFRESH_MS),
+            dcc.Loading(html.Div(id=ids.DRIVER_CONTENT), type="dot"),
+        ],
+    )

@@ -1,0 +1,95 @@
+"""Plans page callbacks: depot options, the summary tiles and the server-paged table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output
+
+from backend.db.queries.depots import list_depots
+from backend.db.queries.plans import PLAN_SORT_COLUMNS, list_plans, summarize_plans
+from callbacks._common import db_session, parse_date, require_principal
+from components import ids
+from components.filters import depot_options
+from components.plans import create_plan_summary, plan_rows
+from components.tables import page_count, sort_key
+
+ROLES = ("dispatcher", "manager", "admin")
+DEFAULT_SORT = "-created_at"
+
+
+def fill_depots(_: Any) -> list[dict[str, Any]]:
+    """The depots this user may filter by."""
+    principal = require_principal(*ROLES)
+    with db_session() as session:
+        return depot_options(
+            list_depots(session, depot_ids=principal.depot_ids, page_size=500).items
+        )
+
+
+def show_summary(depot_id: int | None, start: str | None, end: str | None) -> Any:
+    """Totals over the filtered history."""
+    principal = require_principal(*ROLES)
+    with db_session() as session:
+        summary = summarize_plans(
+            session,
+            depot_ids=principal.depot_ids,
+            depot_id=depot_id,
+            date_from=parse_date(start),
+            date_to=parse_date(end),
+        )
+    return create_plan_summary(summary)
+
+
+def show_page(
+    page_current: int | None,
+    page_size: int | None,
+    sort_by: list[dict[str, str]] | None,
+    depot_id: int | None,
+    start: str | None,
+    end: str | None,
+) -> tuple[list[dict[str, Any]], int, Any]:
+    """One page of plans; a filter change goes back to the first page."""
+    principal = require_principal(*ROLES)
+    size = page_size or 25
+    filters_changed = dash.ctx.triggered_id in (ids.PLANS_DEPOT, ids.PLANS_DATES)
+    page = 0 if filters_changed else page_current or 0
+    sort = sort_key(sort_by, DEFAULT_SORT)
+    if sort.lstrip("-") not in PLAN_SORT_COLUMNS:
+        sort = DEFAULT_SORT
+    with db_session() as session:
+        result = list_plans(
+            session,
+            depot_ids=principal.depot_ids,
+            depot_id=depot_id,
+            date_from=parse_date(start),
+            date_to=parse_date(end),
+            sort=sort,
+            page=page + 1,
+            page_size=size,
+        )
+    pages = page_count(result.total, size)
+    return plan_rows(result.items), pages, page if filters_changed else dash.no_update
+
+
+def register(app: dash.Dash) -> None:
+    """Register the Plans callbacks on `app`."""
+    app.callback(Output(ids.PLANS_DEPOT, "options"), Input(ids.PLANS_DEPOT, "id"))(fill_depots)
+    app.callback(
+        Output(ids.PLANS_SUMMARY, "children"),
+        Input(ids.PLANS_DEPOT, "value"),
+        Input(ids.PLANS_DATES, "start_date"),
+        Input(ids.PLANS_DATES, "end_date"),
+    )(show_summary)
+    app.callback(
+        Output(ids.PLANS_TABLE, "data"),
+        Output(ids.PLANS_TABLE, "page_count"),
+        Output(ids.PLANS_TABLE, "page_current"),
+        Input(ids.PLANS_TABLE, "page_current"),
+        Input(ids.PLANS_TABLE, "page_size"),
+        Input(ids.PLANS_TABLE, "sort_by"),
+        Input(ids.PLANS_DEPOT, "value"),
+        Input(ids.PLANS_DATES, "start_date"),
+        Input(ids.PLANS_DATES, "end_date"),
+    )(show_page)

@@ -1,0 +1,30 @@
+"""Fleet: vehicles with type, capacity, costs, shift, skills and status; and the drivers."""
+
+import dash
+from dash import dcc, html
+
+from components import ids
+from components.ui import create_card, create_page_header
+
+dash.register_page(
+    __name__,
+    path="/fleet",
+    name="Fleet",
+    title="Fleet",
+    order=20,
+    roles=["dispatcher", "manager", "admin"],
+)
+
+
+def layout(**_kwargs: object) -> html.Div:
+    """The fleet page."""
+    return html.Div(
+        className="page page-fleet",
+        children=[
+            dcc.Store(id=ids.FLEET_LOAD, data=0),
+            create_page_header("Fleet", "Vehicles and drivers of your depots."),
+            dcc.Loading(html.Div(id=ids.FLEET_KPIS, className="kpi-slot"), type="dot"),
+            create_card(html.Div(id=ids.FLEET_VEHICLES_TABLE), title="Vehicles"),
+            create_card(html.Div(id=ids.FLEET_DRIVERS_TABLE), title="Drivers"),
+        ],
+    )
