@@ -52,6 +52,11 @@ MAX_TIME_WINDOWS = 5
 MAX_DEMAND_UNITS = 10
 MAX_SKILLS = 20
 
+# The `<status>_at` column each status stamps ("new" has none: created_at says it).
+STATUS_STAMPS = {
+    status: f"{status.value}_at" for status in OrderStatus if hasattr(Order, f"{status.value}_at")
+}
+
 Reference = Annotated[
     str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=64), STORABLE
 ]
@@ -349,7 +354,9 @@ def change_order_status(
             field="vehicle_id",
             current=current.value,
         )
-    values: dict[str, Any] = {"status": status.value, f"{status.value}_at": utcnow()}
+    values: dict[str, Any] = {"status": status.value}
+    if status in STATUS_STAMPS:
+        values[STATUS_STAMPS[status]] = utcnow()
     if status in (OrderStatus.FAILED, OrderStatus.CANCELLED) and reason:
         values["failure_reason"] = reason
     # Guarded on the status we read, so two concurrent changes cannot both succeed.

@@ -7,11 +7,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from api_helpers import DAY_START, SERVICE_DATE
 
 # `import app` builds the module-level app from the environment: keep it off the real var/.
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="fleet-api-test-"))
@@ -20,8 +21,6 @@ os.environ.setdefault("DEMO", "false")
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SERVICE_DATE = date(2026, 3, 2)
-DAY_START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -118,58 +117,22 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def window(hours_from: float, hours_to: float) -> dict[str, str]:
-    """A time window on SERVICE_DATE, as the API takes it (ISO-8601 with offset)."""
-    return {
-        "start": (DAY_START + timedelta(hours=hours_from)).isoformat(),
-        "end": (DAY_START + timedelta(hours=hours_to)).isoformat(),
-    }
-
-
-def order_body(**overrides: Any) -> dict[str, Any]:
-    """A valid POST /orders body for depot "north" (id 1), overridable field by field."""
-    body: dict[str, Any] = {
-        "reference": f"NEW-{uuid.uuid4().hex[:8]}",
-        "depot_id": 1,
-        "service_date": SERVICE_DATE.isoformat(),
-        "customer_name": "Ada Lovelace",
-        "address": "12 Analytical Row",
-        "lat": 52.52,
-        "lon": 13.40,
-        "demand": {"kg": 12.5},
-        "service_minutes": 5,
-        "time_windows": [window(1, 3)],
-        "priority": 5,
-    }
-    body.update(overrides)
-    return body
-
-
-def vehicle_body(**overrides: Any) -> dict[str, Any]:
-    """A valid POST /vehicles body for depot "north" (id 1)."""
-    body: dict[str, Any] = {
-        "name": f"van-{uuid.uuid4().hex[:6]}",
-        "vehicle_type": "van",
-        "plate": "B-XY 1",
-        "depot_id": 1,
-        "capacity": {"kg": 800, "m3": 6},
-        "fuel_l_per_km": 0.09,
-        "cost_per_km": 0.4,
-        "cost_per_hour": 22.0,
-        "shift_start": "07:00",
-        "shift_end": "16:00",
-    }
-    body.update(overrides)
-    return body
-
-
 @pytest.fixture
-def world(runtime: Any) -> World:
+def world(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> World:
     """Depots north (1) and south (2), 3 vehicles, 6 orders and a user per role with a token."""
+    from werkzeug.security import generate_password_hash
+
+    import backend.auth.users
     from backend.auth.tokens import issue_token
     from backend.auth.users import create_user
     from backend.db.models import Depot, Order, Vehicle
 
+    # scrypt is slow on purpose; five users per test need not be (login still verifies).
+    monkeypatch.setattr(
+        backend.auth.users,
+        "hash_password",
+        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"),
+    )
     w = World()
     with runtime.db.session() as s:
         north = Depot(name="north", address="1 North St", lat=52.5, lon=13.4)
@@ -277,21 +240,3 @@ def as_role(client: Any, world: World) -> Any:
         return Api(client, world.tokens[role] if role else None)
 
     return make
-
-
-def stored_order(runtime: Any, order_id: int) -> dict[str, Any]:
-    """The order row as stored, column by column (to prove a rejected request changed nothing)."""
-    from backend.db.models import Order
-
-    with runtime.db.session() as s:
-        row = s.get(Order, order_id)
-        assert row is not None
-        return {c.key: getattr(row, c.key) for c in Order.__table__.columns}
-
-
-def count_rows(runtime: Any, model: Any) -> int:
-    """How many rows the table of `model` holds."""
-    from sqlalchemy import func, select
-
-    with runtime.db.session() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
