@@ -20,9 +20,9 @@ from backend.sim.traffic import KM_PER_DEG_LAT, KM_PER_DEG_LON
 
 PLANNER_KMH = 30.0
 PLANNER_DETOUR = 1.3
-PLANNER_KERB_MIN = 2.0
+PLANNER_KERB_MIN = 1.0
 LOADING_MIN = 20.0  # loading at the depot before the first departure
-TARGET_STOPS = 17  # the dispatcher rosters one driver per ~17 stops
+TARGET_STOPS = 16  # the dispatcher rosters one driver per ~16 stops
 CAPACITY_FILL = 0.95
 _MIN_PER_KM = 60.0 / PLANNER_KMH
 
@@ -167,14 +167,22 @@ def _reserve_skilled(
     # Orders needing a skill go to the capable vehicle whose sector is nearest, so that vans
     # never strand them and skilled trucks do not fill up before reaching them.
     owner = np.full(members.size, -1)
+    reserved = [0.0] * len(chosen)
     for local, i in enumerate(members):
         needs = set(orders.skills(int(i)))
         if not needs:
             continue
         capable = [s for s, v in enumerate(chosen) if needs <= set(v.skills)]
-        if capable:
-            gaps = np.abs(np.angle(np.exp(1j * (angle[local] - sectors[capable]))))
-            owner[local] = capable[int(np.argmin(gaps))]
+        if not capable:
+            continue
+        gaps = np.abs(np.angle(np.exp(1j * (angle[local] - sectors[capable]))))
+        ranked = [capable[j] for j in np.argsort(gaps, kind="stable")]
+        weight = float(orders.kg[i])
+        # The nearest sector first, unless its truck would be over half full of reserved freight.
+        roomy = [s for s in ranked if reserved[s] + weight <= 0.5 * chosen[s].type.capacity_kg]
+        slot = roomy[0] if roomy else min(ranked, key=lambda s: reserved[s])
+        owner[local] = slot
+        reserved[slot] += weight
     return owner
 
 
@@ -225,7 +233,17 @@ def _nearest_neighbour(
     seq: list[int] = []
     quota = max(quota, int(mine.sum()))
     while len(seq) < quota:
-        cand = free & ok_skill & ~blocked & (kg + load_kg <= cap_kg) & (m3 + load_m3 <= cap_m3)
+        # Room stays kept for this vehicle's reserved skilled orders still to come.
+        pending = mine & free
+        keep_kg = np.where(mine, 0.0, float(kg[pending].sum()))
+        keep_m3 = np.where(mine, 0.0, float(m3[pending].sum()))
+        cand = (
+            free
+            & ok_skill
+            & ~blocked
+            & (kg + load_kg + keep_kg <= cap_kg)
+            & (m3 + load_m3 + keep_m3 <= cap_m3)
+        )
         reserved_left = int((mine & free).sum())
         if reserved_left and quota - len(seq) <= reserved_left:
             cand &= mine
@@ -264,34 +282,42 @@ def _insert_leftover(
     vehicles: Sequence[VehicleSpec],
     depot: DepotSite,
 ) -> None:
-    # Cheapest insertion by distance into a route that has the skills (capacity if possible).
+    # Cheapest insertion into a route with the skills and room: added driving, lateness of the
+    # order itself and of the stops after it, and overtime all count. No room: not planned.
     i = int(members[local])
     needs = set(orders.skills(i))
-    best: tuple[float, int, int] | None = None
-    fallback: tuple[float, int, int] | None = None
+    wend = float(orders.window_end[i])
+    choices: list[tuple[float, int, int]] = []
     for r, (seq, vehicle) in enumerate(zip(sequences, vehicles, strict=True)):
         if not needs <= set(vehicle.skills):
             continue
         idx = [int(members[j]) for j in seq]
-        fits = orders.kg[idx].sum() + orders.kg[i] <= vehicle.type.capacity_kg and (
-            orders.m3[idx].sum() + orders.m3[i] <= vehicle.type.capacity_m3
-        )
-        points = (
-            [(depot.lat, depot.lon)]
-            + [(orders.lat[j], orders.lon[j]) for j in idx]
-            + [(depot.lat, depot.lon)]
-        )
+        if orders.kg[idx].sum() + orders.kg[i] > vehicle.type.capacity_kg or (
+            orders.m3[idx].sum() + orders.m3[i] > vehicle.type.capacity_m3
+        ):
+            continue
+        plan = schedule(orders, idx, vehicle, depot)
+        arrivals = np.array([st.arrival for st in plan.stops])
+        ends = orders.window_end[idx] if idx else np.zeros(0)
+        late_now = np.maximum(0.0, arrivals - ends)
+        points = [(depot.lat, depot.lon)] + [(orders.lat[j], orders.lon[j]) for j in idx]
+        points.append((depot.lat, depot.lon))
         for p in range(len(points) - 1):
             a, b = points[p], points[p + 1]
-            delta = float(
-                estimate_km(a[0], a[1], orders.lat[i], orders.lon[i])
-                + estimate_km(orders.lat[i], orders.lon[i], b[0], b[1])
-                - estimate_km(a[0], a[1], b[0], b[1])
+            to_i = float(estimate_km(a[0], a[1], orders.lat[i], orders.lon[i]))
+            delta_km = (
+                to_i
+                + float(estimate_km(orders.lat[i], orders.lon[i], b[0], b[1]))
+                - float(estimate_km(a[0], a[1], b[0], b[1]))
             )
-            if fits and (best is None or delta < best[0]):
-                best = (delta, r, p)
-            if fallback is None or delta < fallback[0]:
-                fallback = (delta, r, p)
-    choice = best or fallback
-    if choice is not None:
-        sequences[choice[1]].insert(choice[2], local)
+            leave = plan.start if p == 0 else plan.stops[p - 1].departure
+            late = max(0.0, leave + to_i * _MIN_PER_KM + PLANNER_KERB_MIN - wend)
+            push = delta_km * _MIN_PER_KM + float(orders.service_min[i])
+            overtime = max(0.0, plan.end + push - vehicle.shift_end_min)
+            # Later stops slide by `push` (waiting slack ignored: the dispatcher is cautious).
+            knock_on = float((np.maximum(0.0, arrivals[p:] + push - ends[p:]) - late_now[p:]).sum())
+            cost = delta_km * _MIN_PER_KM + 3.0 * (late + knock_on) + 2.0 * overtime
+            choices.append((cost, r, p))
+    if choices:
+        _, r, p = min(choices)
+        sequences[r].insert(p, local)

@@ -59,6 +59,7 @@ class HistoryStats:
     stops: int = 0
     delivered: int = 0
     failed: int = 0
+    cancelled: int = 0
     on_time: int = 0
     route_minutes: float = 0.0
     shift_minutes: float = 0.0
@@ -78,7 +79,7 @@ class HistoryStats:
 
     @property
     def utilization(self) -> float:
-        """Share of rostered shift time spent on the road or at stops."""
+        """Share of rostered shift time spent out of the depot (driving, waiting, serving)."""
         return self.route_minutes / self.shift_minutes if self.shift_minutes else 0.0
 
     @property
@@ -135,6 +136,17 @@ def simulate_day(
             driver = _Driver(orders, order_rows, route, ctx, ids, rows, stats, rng, weather.factor)
             driver.plan_records(session_start, session_end)
             driver.drive(session_end)
+        for row in order_rows:
+            if row["depot_id"] == ctx.depot_ids[d] and row["status"] == "new":
+                # No truck with the skill had room left: customer service rebooks the order.
+                cancelled = local_ts(day, session_end)
+                row.update(
+                    status="cancelled",
+                    cancelled_at=cancelled,
+                    updated_at=cancelled,
+                    failure_reason="not planned: no vehicle capacity",
+                )
+                stats.cancelled += 1
 
 
 def _weather_alert(
@@ -507,7 +519,7 @@ class _Driver:
             }
         )
         self.stats.routes += 1
-        self.stats.route_minutes += back - clock_in
+        self.stats.route_minutes += back - depart
         self.stats.shift_minutes += v.shift_end_min - v.shift_start_min
         self.stats.load_kg += route.kg
         self.stats.capacity_kg += v.type.capacity_kg

@@ -96,10 +96,10 @@ def generate_orders(rng: np.random.Generator, day: date, count: int) -> DayOrder
 
     # Parcels: businesses order more; a few pallets need a liftgate truck.
     kg = np.where(
-        business, rng.lognormal(np.log(40.0), 0.75, count), rng.lognormal(np.log(16.0), 0.7, count)
+        business, rng.lognormal(np.log(52.0), 0.75, count), rng.lognormal(np.log(21.0), 0.7, count)
     )
-    heavy = rng.random(count) < 0.035
-    kg = np.where(heavy, rng.uniform(HEAVY_KG, 750.0, count), np.minimum(kg, HEAVY_KG - 10))
+    heavy = rng.random(count) < 0.025
+    kg = np.where(heavy, rng.uniform(HEAVY_KG, 650.0, count), np.minimum(kg, HEAVY_KG - 10))
     cold = (rng.random(count) < np.where(business, 0.12, 0.03)) & ~heavy
     density = rng.uniform(110.0, 260.0, count)  # kg per m3
     m3 = np.round(kg / density, 3)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Depot, Order
 from backend.sim.city import CITY_BOX, DEPOTS, NEIGHBOURHOODS, at_local_minute, is_on_land
-from tests.sim.conftest import TODAY
+from tests.sim.seeding import TODAY
 
 
 def test_land_check_knows_the_lake() -> None:

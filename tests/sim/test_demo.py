@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.auth.tokens import user_for_token
-from backend.auth.users import authenticate
+from backend.auth.users import authenticate, create_user
+from backend.db.engine import Database
 from backend.db.models import Depot, Order, User, Vehicle, VehicleState
 from backend.sim.demo import DemoAlreadySeeded, is_seeded, issue_driver_tokens, seed_demo
-from tests.sim.conftest import TODAY, Seeded, digest, seed_into
+from tests.sim.seeding import TODAY, Seeded, digest, seed_into
 
 
 def test_same_seed_same_rows_and_other_seed_differs(seeded: Seeded, tmp_path: Path) -> None:
@@ -83,3 +85,17 @@ def test_driver_tokens_resolve_to_their_driver(seeded: Seeded) -> None:
         user = user_for_token(session, token=token)
         assert user is not None and user.vehicle_id == vehicle_id
         session.rollback()
+
+
+def test_seed_on_sqlite_and_postgres_leaves_ids_usable(database: Database) -> None:
+    with database.session() as session:
+        summary = seed_demo(session, seed=3, today=TODAY, history_days=2)
+    assert summary.history_routes > 0
+    with database.session() as session:
+        # Explicit ids must not break later inserts (PostgreSQL sequences are advanced).
+        depot = Depot(name="Extra depot", lat=41.9, lon=-87.7, created_at=datetime.now(UTC))
+        session.add(depot)
+        session.flush()
+        assert depot.id > summary.depots
+        user = create_user(session, username="late-hire", password="late-hire-2026", role="driver")
+        assert user.id > summary.users

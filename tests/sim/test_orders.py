@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Order
 from backend.sim.city import CITY_TZ
-from tests.sim.conftest import TODAY
+from tests.sim.seeding import TODAY
 
 
 def _today(session: Session) -> list[Order]:
