@@ -8,6 +8,7 @@ so nothing acknowledged is ever lost and nothing lost was ever acknowledged.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -77,38 +78,30 @@ def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
         }
         for f in newest.values()
     ]
+    position_insert, state_upsert = _statements(session.get_bind().dialect.name)
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
+        # Multi-row VALUES: one round trip per thousand rows.
         for start in range(0, len(rows), PG_ROWS_PER_STATEMENT):
-            chunk = rows[start : start + PG_ROWS_PER_STATEMENT]
-            session.execute(
-                pg_insert(POSITION_TABLE)
-                .values(chunk)
-                .on_conflict_do_nothing(index_elements=["vehicle_id", "seq"])
-            )
+            session.execute(position_insert.values(rows[start : start + PG_ROWS_PER_STATEMENT]))
         for start in range(0, len(states), PG_ROWS_PER_STATEMENT):
-            session.execute(
-                _forward_only(
-                    pg_insert(STATE_TABLE).values(states[start : start + PG_ROWS_PER_STATEMENT])
-                )
-            )
+            session.execute(state_upsert.values(states[start : start + PG_ROWS_PER_STATEMENT]))
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(
-            sqlite_insert(POSITION_TABLE).on_conflict_do_nothing(
-                index_elements=["vehicle_id", "seq"]
-            ),
-            rows,
-        )
-        session.execute(_forward_only(sqlite_insert(STATE_TABLE)), states)
+        session.execute(position_insert, rows)
+        session.execute(state_upsert, states)
 
 
-def _forward_only(stmt: Any) -> Any:
+@functools.cache
+def _statements(dialect: str) -> tuple[Any, Any]:
+    # Built once per dialect: constructing an upsert costs more than executing a small one.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    positions = insert(POSITION_TABLE).on_conflict_do_nothing(index_elements=["vehicle_id", "seq"])
+    state = insert(STATE_TABLE)
+    excluded, current = state.excluded, STATE_TABLE.c
     # Out-of-order fixes are stored but never move the latest position backwards in time.
-    excluded, current = stmt.excluded, STATE_TABLE.c
-    return stmt.on_conflict_do_update(
+    state = state.on_conflict_do_update(
         index_elements=["vehicle_id"],
         set_={
             name: excluded[name]
@@ -119,6 +112,7 @@ def _forward_only(stmt: Any) -> Any:
             and_(excluded.recorded_at == current.recorded_at, excluded.seq > current.seq),
         ),
     )
+    return positions, state
 
 
 def newest_per_vehicle(fixes: list[PositionFix]) -> dict[int, PositionFix]:
