@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from pydantic import BaseModel
 
@@ -65,3 +66,10 @@ def register_api(server: OpenAPI) -> None:
     server.security_schemes = {"bearer": {"type": "http", "scheme": "bearer"}}
     for api in (system_api, orders_api, fleet_api):
         server.register_api(api)
+    # Dash serves every other GET path as a page; an unknown API path must stay a JSON 404.
+    server.add_url_rule("/api/<path:rest>", "api_not_found", _api_not_found, methods=["GET"])
+
+
+def _api_not_found(rest: str) -> tuple[Response, int]:
+    body = {"error": {"code": "not_found", "message": f"No API route /api/{rest}."}}
+    return jsonify(body), 404
