@@ -1,0 +1,94 @@
+"""The pure routing engine: frozen problem objects in, a :class:`Plan` out.
+
+Public API::
+
+    solve(problem, *, engine="auto", time_limit, on_improve=None, cancel=None,
+          seed=0, matrix=None, max_iterations=None) -> Plan
+    reoptimize(problem, plan, state, *, time_limit, ...) -> Plan
+    insert_order(problem, plan, order, *, ...) -> Plan
+
+Units and representation
+------------------------
+* **Coordinates**: ``Location(lat, lon)`` in degrees when
+  ``Problem.coordinates == "latlon"`` (the default; validated to [-90, 90] and
+  [-180, 180]).  Benchmark instances use ``coordinates="plane"``, built with
+  ``Location.xy(x, y)``.
+* **Times**: seconds from the start of the planning day (floats allowed; an app
+  that counts minutes multiplies by 60).  Time windows, service times, shifts,
+  breaks, plan arrivals and departures all use this unit.
+* **Demands and capacities**: tuples aligned with ``Problem.capacity_units``,
+  e.g. ``capacity_units=("kg", "m3")``, ``demand=(120.0, 0.8)``.  An app holding
+  dicts converts with ``tuple(d.get(u, 0) for u in units)``.  Engines work in
+  thousandths (demands rounded up, capacities down).
+* **Distances**: metres for lat/lon problems (``max_distance``; plan distances),
+  coordinate units for plane problems.  ``cost_per_km`` is per kilometre (plane:
+  per coordinate unit), ``cost_per_hour`` per hour of route duration (waiting
+  included), ``fixed_cost`` per used vehicle; plan costs are in the same currency.
+* **Matrices**: built once per solve by a provider (``HaversineProvider`` by
+  default, ``OsrmProvider``, ``EuclideanProvider``) and integer-scaled:
+  metres and seconds for road providers, ×1000 for the Euclidean one.
+
+Orders are mandatory unless they carry a ``drop_penalty``; even a mandatory
+order that no vehicle can serve comes back in ``Plan.unassigned`` with a
+:class:`Reason` instead of failing the plan.  Malformed input raises
+:class:`ProblemError` whose ``field`` names the culprit.
+"""
+
+from backend.solver.matrix import (
+    EuclideanProvider,
+    HaversineProvider,
+    Matrices,
+    MatrixProvider,
+    OsrmProvider,
+    SpeedProfile,
+)
+from backend.solver.model import (
+    MAX_ORDERS,
+    MAX_VEHICLES,
+    Break,
+    BreakSlot,
+    Depot,
+    Location,
+    Order,
+    PickupDelivery,
+    Plan,
+    Problem,
+    ProblemError,
+    Reason,
+    Route,
+    Stop,
+    TimeWindow,
+    Unassigned,
+    Vehicle,
+    validate,
+)
+from backend.solver.solve import ENGINES, solve
+
+__all__ = [
+    "ENGINES",
+    "MAX_ORDERS",
+    "MAX_VEHICLES",
+    "Break",
+    "BreakSlot",
+    "Depot",
+    "EuclideanProvider",
+    "HaversineProvider",
+    "Location",
+    "Matrices",
+    "MatrixProvider",
+    "Order",
+    "OsrmProvider",
+    "PickupDelivery",
+    "Plan",
+    "Problem",
+    "ProblemError",
+    "Reason",
+    "Route",
+    "SpeedProfile",
+    "Stop",
+    "TimeWindow",
+    "Unassigned",
+    "Vehicle",
+    "solve",
+    "validate",
+]

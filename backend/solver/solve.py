@@ -1,0 +1,190 @@
+"""The one entry point: :func:`solve` a :class:`Problem` into a :class:`Plan`.
+
+Engines: ``"ortools"`` (every constraint), ``"pyvrp"`` (the problems its model
+expresses, see :func:`backend.solver.pyvrp_engine.supports`) and ``"auto"``: when
+PyVRP can express the problem and the budget is at least
+``PARALLEL_MIN_SECONDS``, OR-Tools runs in a spawned process while PyVRP runs
+here (one core each) and the better plan is kept; with a shorter budget PyVRP
+runs alone; when PyVRP cannot express the problem OR-Tools runs alone.
+
+Orders no vehicle could serve even on its own are set aside before the search
+(they would only slow it down) and reported with their reason.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from backend.solver.compile import COST_SCALE, Compiled, compile_problem
+from backend.solver.evaluate import build_plan, objective
+from backend.solver.explain import explain_order
+from backend.solver.matrix import Matrices, MatrixProvider
+from backend.solver.model import Plan, Problem, ProblemError, Stop, validate
+from backend.solver.ortools_engine import EngineResult, solve_ortools
+from backend.solver.progress import Cancel, OnImprove, Progress
+from backend.solver.pyvrp_engine import solve_pyvrp, supports
+
+ENGINES = ("auto", "ortools", "pyvrp")
+#: Below this budget "auto" runs PyVRP only; the OR-Tools process costs ~0.3 s to start.
+PARALLEL_MIN_SECONDS = 2.0
+
+
+def _race(
+    c: Compiled, orders: list[int], *, deadline: float, progress: Progress, seed: int,
+    max_iterations: int | None,
+) -> tuple[str, EngineResult]:
+    """Run OR-Tools in a spawned process and PyVRP here; return the better (engine, result).
+
+    A process, not a thread: OR-Tools holds the interpreter lock while it
+    searches, which starved PyVRP to ~2% of its iterations in a thread.  A
+    plain subprocess, not multiprocessing: spawn would re-import the caller's
+    main module (the web app) in the child.
+    """
+    remaining = max(0.01, deadline - time.monotonic())
+    root = Path(__file__).resolve().parents[2]
+    # The child's clock starts after its imports (~0.25 s); give it the rest.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.solver.worker"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(pickle.dumps((c, orders, max(0.05, remaining - 0.3), max_iterations)))
+    proc.stdin.flush()
+    pyvrp_result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
+                                 max_iterations=max_iterations)
+    candidates = [("pyvrp", pyvrp_result)]
+    if progress.cancelled():
+        proc.stdin.write(b"stop\n")
+        proc.stdin.flush()
+    try:
+        out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic() + 2.0))
+        if proc.returncode == 0 and out:
+            candidates.append(("ortools", pickle.loads(out)))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+    # Fewest mandatory orders missed first, then cost; ties go to PyVRP.
+    used, result = min(candidates, key=lambda kv: objective(c, kv[1].routes))
+    return used, result
+
+
+def serviceable_orders(c: Compiled) -> list[int]:
+    """Order indices that at least one vehicle could serve on its own (pairs together)."""
+    return [i for i in range(c.num_orders) if explain_order(c, i) is None]
+
+
+def _run_pyvrp(
+    c: Compiled, orders: list[int], *, deadline: float, progress: Progress, seed: int,
+    max_iterations: int | None,
+) -> tuple[EngineResult, bool]:
+    res, feasible = solve_pyvrp(
+        c, orders, time_limit=max(0.01, deadline - time.monotonic()), progress=progress,
+        seed=seed, max_iterations=max_iterations,
+    )
+    if not feasible and not progress.cancelled() and time.monotonic() < deadline:
+        # Required clients could not all be routed (fleet too small): let PyVRP
+        # drop some, priced at their penalties, for the rest of the budget.
+        res, feasible = solve_pyvrp(
+            c, orders, time_limit=max(0.01, deadline - time.monotonic()), progress=progress,
+            seed=seed, max_iterations=max_iterations, optional=True,
+        )
+    return res, feasible
+
+
+def solve_compiled(
+    c: Compiled,
+    *,
+    engine: str,
+    time_limit: float,
+    progress: Progress,
+    seed: int = 0,
+    max_iterations: int | None = None,
+    initial: list[list[int]] | None = None,
+    prefixes: Sequence[Sequence[Stop]] | None = None,
+    started: float | None = None,
+) -> Plan:
+    """Run the chosen engine(s) on an already compiled problem and build the plan."""
+    started = time.monotonic() if started is None else started
+    deadline = started + time_limit
+    orders = serviceable_orders(c)
+    can_pyvrp = supports(c, orders)
+    if engine == "pyvrp" and not can_pyvrp:
+        raise ProblemError(
+            "engine", "pyvrp cannot express breaks, skills, several windows or pairs; "
+            "use 'ortools' or 'auto'"
+        )
+
+    def ortools() -> EngineResult:
+        return solve_ortools(
+            c, orders, time_limit=max(0.01, deadline - time.monotonic()), progress=progress,
+            max_iterations=max_iterations, initial=initial,
+        )
+
+    if engine == "ortools" or (engine == "auto" and not can_pyvrp) or not orders:
+        result, used = ortools(), "ortools"
+    elif engine == "pyvrp":
+        result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
+                               max_iterations=max_iterations)
+        used = "pyvrp"
+    elif time_limit < PARALLEL_MIN_SECONDS:
+        # Too short to amortize starting a second process: PyVRP alone is the
+        # stronger engine on the problems it expresses.
+        result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
+                               max_iterations=max_iterations)
+        used = "pyvrp"
+    else:
+        used, result = _race(c, orders, deadline=deadline, progress=progress, seed=seed,
+                             max_iterations=max_iterations)
+    elapsed = time.monotonic() - started
+    plan = build_plan(
+        c, result.routes, engine=used, solve_time=elapsed, times=result.times,
+        route_breaks=result.breaks, prefixes=prefixes,
+    )
+    progress.improve(plan.cost * COST_SCALE)
+    progress.flush()
+    return plan
+
+
+def solve(
+    problem: Problem,
+    *,
+    engine: str = "auto",
+    time_limit: float,
+    on_improve: OnImprove | None = None,
+    cancel: Cancel | None = None,
+    seed: int = 0,
+    matrix: MatrixProvider | Matrices | None = None,
+    max_iterations: int | None = None,
+) -> Plan:
+    """Plan routes for ``problem`` within ``time_limit`` seconds.
+
+    ``on_improve(best_cost, elapsed_s)`` is called (throttled) as the best cost
+    falls; ``cancel`` (an Event or a callable) stops the search early and the
+    best plan so far is returned.  ``matrix`` is a provider (default: haversine
+    for lat/lon, Euclidean for plane problems) or precomputed :class:`Matrices`.
+    ``max_iterations`` caps the search so that, with a fixed ``seed``, the plan
+    is the same on every run regardless of machine speed.  Malformed input
+    raises :class:`ProblemError`; infeasible orders come back unassigned.
+    """
+    started = time.monotonic()
+    validate(problem, time_limit=time_limit)
+    if engine not in ENGINES:
+        raise ProblemError("engine", f"must be one of {ENGINES}, got {engine!r}")
+    if max_iterations is not None and (
+        isinstance(max_iterations, bool) or not isinstance(max_iterations, int)
+        or max_iterations <= 0
+    ):
+        raise ProblemError("max_iterations", f"must be a positive int, got {max_iterations!r}")
+    c = compile_problem(problem, matrix)
+    progress = Progress(on_improve=on_improve, cancel=cancel, cost_scale=COST_SCALE)
+    plan = solve_compiled(
+        c, engine=engine, time_limit=time_limit, progress=progress, seed=seed,
+        max_iterations=max_iterations, started=started,
+    )
+    return replace(plan, solve_time=time.monotonic() - started)

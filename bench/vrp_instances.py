@@ -1,0 +1,91 @@
+"""Read Solomon / Gehring & Homberger VRPTW files, and generate G&H-format instances."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    vehicles: int
+    capacity: int
+    # rows: (number, x, y, demand, ready, due, service); row 0 is the depot
+    rows: tuple[tuple[int, float, float, float, float, float, float], ...]
+
+    @property
+    def depot(self):
+        return self.rows[0]
+
+    @property
+    def customers(self):
+        return self.rows[1:]
+
+
+def read_instance(path: str | Path) -> Instance:
+    lines = [ln.strip() for ln in Path(path).read_text().splitlines()]
+    name = lines[0].split()[0] if lines and lines[0] else Path(path).stem
+    vehicles = capacity = 0
+    rows = []
+    mode = None
+    for ln in lines[1:]:
+        if not ln:
+            continue
+        up = ln.upper()
+        if up.startswith("VEHICLE"):
+            mode = "vehicle"
+            continue
+        if up.startswith("CUSTOMER"):
+            mode = "customer"
+            continue
+        if up.startswith("NUMBER") or up.startswith("CUST"):
+            continue
+        parts = ln.split()
+        if mode == "vehicle" and len(parts) == 2:
+            vehicles, capacity = int(parts[0]), int(parts[1])
+        elif mode == "customer" and len(parts) >= 7:
+            n, x, y, q, r, d, s = parts[:7]
+            rows.append((int(n), float(x), float(y), float(q), float(r), float(d), float(s)))
+    return Instance(name=name, vehicles=vehicles, capacity=capacity, rows=tuple(rows))
+
+
+def read_bks(directory: str | Path) -> dict[str, float]:
+    path = Path(directory) / "bks.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return {k: float(v["distance_only"]["cost"]) for k, v in data.items() if "distance_only" in v}
+
+
+def generate_gh(path: str | Path, *, customers: int = 1000, seed: int = 1) -> Path:
+    """Write a Gehring & Homberger-format instance (R1-like, random, seeded) and return its path.
+
+    Customers are uniform in a 500x500 square around a central depot with
+    demands 1-50, service 10, capacity 200, and 60-240-unit windows placed so
+    that each customer is reachable from the depot and back within the horizon.
+    """
+    rng = random.Random(seed)
+    size, horizon, service = 500.0, 3000.0, 10.0
+    dx, dy = size / 2, size / 2
+    lines = [f"GEN{customers}_{seed}", "", "VEHICLE", "NUMBER     CAPACITY",
+             f"  {customers // 4}         200", "", "CUSTOMER",
+             "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME", ""]
+    lines.append(f"{0:5d} {dx:9.0f} {dy:9.0f} {0:9d} {0:9d} {horizon:9.0f} {0:9d}")
+    for n in range(1, customers + 1):
+        x, y = rng.uniform(0, size), rng.uniform(0, size)
+        d = ((x - dx) ** 2 + (y - dy) ** 2) ** 0.5
+        width = rng.uniform(60, 240)
+        lo_min = d
+        lo_max = horizon - d - service - width
+        ready = rng.uniform(lo_min, max(lo_min, lo_max))
+        due = min(ready + width, horizon - d - service)
+        q = rng.randint(1, 50)
+        lines.append(
+            f"{n:5d} {x:9.0f} {y:9.0f} {q:9d} {int(ready):9d} {int(due):9d} {int(service):9d}"
+        )
+    out = Path(path)
+    out.write_text("\n".join(lines) + "\n")
+    return out

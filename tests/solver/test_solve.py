@@ -1,0 +1,79 @@
+"""`solve` plans tiny problems with every engine, deterministically, and reports progress."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from backend.solver import Plan, solve
+from tests.solver.instances import plane_tw, served, square
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto"])
+def test_every_engine_serves_every_order(engine: str) -> None:
+    problem = square()
+    plan = solve(problem, engine=engine, time_limit=1)
+    assert isinstance(plan, Plan)
+    assert served(plan) == sorted(o.id for o in problem.orders)
+    assert plan.unassigned == ()
+    assert plan.engine in ("ortools", "pyvrp")
+    assert 0 < plan.score <= 1
+    assert plan.distance == pytest.approx(sum(r.distance for r in plan.routes))
+    for route in plan.routes:
+        for a, b in zip(route.stops, route.stops[1:], strict=False):
+            assert a.departure <= b.arrival + 1e-9
+        for s in route.stops:
+            assert s.arrival <= s.start <= s.departure
+
+
+def test_plane_time_windows_are_honoured() -> None:
+    problem = plane_tw()
+    plan = solve(problem, engine="ortools", time_limit=1)
+    windows = {o.id: o.time_windows[0] for o in problem.orders}
+    assert len(served(plan)) == 6
+    for route in plan.routes:
+        for s in route.stops:
+            assert windows[s.order_id].start <= s.start <= windows[s.order_id].end
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_same_seed_same_plan(engine: str) -> None:
+    problem = square(n_orders=12, vehicles=3, capacity=50)
+    a = solve(problem, engine=engine, time_limit=2, seed=7, max_iterations=200)
+    b = solve(problem, engine=engine, time_limit=2, seed=7, max_iterations=200)
+    assert [[s.order_id for s in r.stops] for r in a.routes] == [
+        [s.order_id for s in r.stops] for r in b.routes
+    ]
+    assert a.cost == b.cost
+
+
+def test_on_improve_reports_falling_costs() -> None:
+    calls: list[tuple[float, float]] = []
+    plan = solve(square(n_orders=12, vehicles=3), engine="ortools", time_limit=1,
+                 on_improve=lambda cost, t: calls.append((cost, t)))
+    assert calls
+    costs = [c for c, _ in calls]
+    assert costs == sorted(costs, reverse=True)
+    assert costs[-1] == pytest.approx(plan.cost, rel=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_cancel_returns_best_plan_so_far(engine: str) -> None:
+    problem = square(n_orders=12, vehicles=3)
+    stop = threading.Event()
+    seen: list[float] = []
+
+    def on_improve(cost: float, elapsed: float) -> None:
+        seen.append(cost)
+        stop.set()  # cancel as soon as there is a first solution
+
+    plan = solve(problem, engine=engine, time_limit=30, on_improve=on_improve, cancel=stop)
+    assert plan.solve_time < 5
+    assert len(served(plan)) == 12
+    assert seen
+
+
+def test_cancel_accepts_a_callable() -> None:
+    plan = solve(square(), engine="ortools", time_limit=30, cancel=lambda: True)
+    assert plan.solve_time < 5
