@@ -22,6 +22,7 @@ from components.dispatch import (
     depots_geojson,
     map_viewport,
     orders_geojson,
+    orders_viewport,
     routes_geojson,
     vehicles_geojson,
 )
@@ -44,15 +45,16 @@ def load_depots(value: str | None) -> tuple[dict[str, Any], Any]:
     return depots_geojson(depots), map_viewport(depots) or dash.no_update
 
 
-def load_orders(value: str | None) -> tuple[dict[str, Any], Any]:
-    """The orders layer and the KPIs of the day."""
+def load_orders(value: str | None) -> tuple[dict[str, Any], Any, Any]:
+    """The orders layer, the KPIs of the day and a viewport fitting the orders."""
     day = parse_date(value)
     if day is None:
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
     with db_session() as session:
         orders = list_order_markers(session, depot_ids=principal.depot_ids, service_date=day)
-    return orders_geojson(orders), create_dispatch_kpis(orders)
+    viewport = orders_viewport(orders) or dash.no_update
+    return orders_geojson(orders), create_dispatch_kpis(orders), viewport
 
 
 def load_routes(value: str | None) -> dict[str, Any]:
@@ -91,7 +93,9 @@ def register(app: dash.Dash) -> None:
     app.callback(
         Output(ids.DISPATCH_ORDERS_LAYER, "data"),
         Output(ids.DISPATCH_KPIS, "children"),
+        Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
         Input(ids.DISPATCH_DATE, "date"),
+        prevent_initial_call=True,
     )(load_orders)
     app.callback(
         Output(ids.DISPATCH_ROUTES_LAYER, "data"),

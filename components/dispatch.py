@@ -88,6 +88,7 @@ def vehicles_geojson(vehicles: Sequence[VehicleMarker]) -> dict[str, Any]:
                 "name": v.name,
                 "status": v.status,
                 "heading": v.heading,
+                "parked": v.parked,
                 "tooltip": f"<b>{v.name}</b> · {v.vehicle_type}<br>{status_label(v.status)}",
             },
         )
@@ -123,6 +124,15 @@ def map_viewport(depots: Sequence[DepotMarker]) -> dict[str, Any] | None:
     lat = sum(d.lat for d in depots) / len(depots)
     lon = sum(d.lon for d in depots) / len(depots)
     return {"center": [lat, lon], "zoom": DEFAULT_ZOOM}
+
+
+def orders_viewport(orders: Sequence[OrderMarker]) -> dict[str, Any] | None:
+    """A viewport fitting every order of the day, or None when there are none."""
+    if not orders:
+        return None
+    lats = [o.lat for o in orders]
+    lons = [o.lon for o in orders]
+    return {"bounds": [[min(lats), min(lons)], [max(lats), max(lons)]], "transition": "fitBounds"}
 
 
 def _empty() -> dict[str, Any]:
@@ -161,6 +171,7 @@ def create_dispatch_map() -> dl.Map:
                 id=ids.DISPATCH_VEHICLES_LAYER,
                 data=_empty(),
                 pointToLayer=_js("vehiclePoint"),
+                filter=_js("vehicleFilter"),
                 hideout=hideout,
             ),
         ],
@@ -234,6 +245,7 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
     if not vehicles:
         return html.Div("No vehicles in your depots.", className="muted")
     moving = sum(1 for v in vehicles if v.status not in ("idle", "offline"))
+    parked = sum(1 for v in vehicles if v.parked)
     rows = []
     for v in vehicles:
         share = v.orders_done / v.orders_total if v.orders_total else 0.0
@@ -245,7 +257,7 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
                     html.Div(
                         [
                             html.Span(v.name, className="vehicle-name"),
-                            create_status_pill(v.status),
+                            create_status_pill("parked" if v.parked else v.status),
                         ],
                         className="vehicle-row-top",
                     ),
@@ -280,7 +292,11 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
         )
     return html.Div(
         [
-            html.Div(f"{len(vehicles)} vehicles · {moving} on the road", className="list-summary"),
+            html.Div(
+                f"{len(vehicles)} vehicles · {moving} on the road · {parked} parked at depots "
+                "(not drawn on the map)",
+                className="list-summary",
+            ),
             html.Ul(rows, className="vehicle-list"),
         ]
     )

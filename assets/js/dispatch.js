@@ -39,6 +39,10 @@
       }
       return statuses.indexOf(feature.properties.status) !== -1;
     },
+    // Parked vehicles sit on their depot: listed beside the map, not stacked on it.
+    vehicleFilter: function (feature) {
+      return !(feature.properties && feature.properties.parked);
+    },
     depotPoint: function (feature, latlng) {
       return L.marker(latlng, {
         icon: L.divIcon({
@@ -145,6 +149,7 @@
             return feature;
           }
           var props = Object.assign({}, feature.properties, {
+            parked: false,
             heading: typeof live.heading === "number" ? live.heading : feature.properties.heading,
             status: typeof live.speed === "number" && live.speed > 0.5 ? "moving" : feature.properties.status,
           });

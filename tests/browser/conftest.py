@@ -38,6 +38,7 @@ class LiveApp:
     driver: tuple[str, str]
     today: date
     seeded_by: str
+    driver_stops: int
 
 
 def _chromium_or_skip() -> None:
@@ -56,7 +57,10 @@ def _seed(database, today: date) -> tuple[str, tuple[str, str], tuple[str, str]]
     if seed_demo is not None:
         with database.session() as session:
             summary = seed_demo(session, seed=7, history_days=3)
-        creds = {role: (user, pw) for role, user, pw in summary.credentials}
+        # The first dispatcher and the first driver of the roster.
+        creds: dict[str, tuple[str, str]] = {}
+        for role, user, password in summary.credentials:
+            creds.setdefault(role, (user, password))
         return "demo", creds["dispatcher"], creds["driver"]
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
     from sample_data import build_sample
@@ -64,6 +68,62 @@ def _seed(database, today: date) -> tuple[str, tuple[str, str], tuple[str, str]]
     with database.session() as session:
         build_sample(session, today=today)
     return "sample", ("dispatch-north", PASSWORD), ("driver-van1", PASSWORD)
+
+
+def _plan_driver_route(database, username: str, today: date) -> int:
+    """Give the driver's vehicle a route of four of its depot's orders today; returns the count.
+
+    The demo's today starts unplanned (dispatchers optimize it), so the driver would only see
+    "no route yet"; the smoke test wants to see stops in order, as after an optimization.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.db.models import Order, Route, RouteStop, User, Vehicle
+
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        vehicle = session.get(Vehicle, user.vehicle_id)
+        orders = list(
+            session.scalars(
+                select(Order)
+                .where(Order.depot_id == vehicle.depot_id, Order.service_date == today)
+                .order_by(Order.window_start, Order.id)
+                .limit(4)
+            )
+        )
+        if not orders:
+            return 0
+        start = orders[0].window_start
+        route = Route(
+            vehicle_id=vehicle.id,
+            driver_id=user.id,
+            depot_id=vehicle.depot_id,
+            service_date=today,
+            status="planned",
+            planned_start_at=start - timedelta(minutes=30),
+            planned_end_at=start + timedelta(hours=4),
+            planned_distance_km=25.0,
+            planned_duration_min=270.0,
+            geometry=[[o.lat, o.lon] for o in orders],
+        )
+        for seq, order in enumerate(orders, start=1):
+            order.vehicle_id = vehicle.id
+            order.status = "planned"
+            arrival = start + timedelta(minutes=30 * seq)
+            route.stops.append(
+                RouteStop(
+                    order_id=order.id,
+                    sequence=seq,
+                    lat=order.lat,
+                    lon=order.lon,
+                    planned_arrival_at=arrival,
+                    planned_departure_at=arrival + timedelta(minutes=5),
+                )
+            )
+        session.add(route)
+    return len(orders)
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +149,7 @@ def live_app() -> Iterator[LiveApp]:
     seeded_by, dispatcher, driver = _seed(database, today)
     with database.session() as session:
         today = get_local_today(session, depot_ids=None)
+    driver_stops = _plan_driver_route(database, driver[0], today) if seeded_by == "demo" else 5
     database.engine.dispose()
 
     dash_app = app_module.create_app(settings)
@@ -103,6 +164,7 @@ def live_app() -> Iterator[LiveApp]:
             driver=driver,
             today=today,
             seeded_by=seeded_by,
+            driver_stops=driver_stops,
         )
     finally:
         server.shutdown()

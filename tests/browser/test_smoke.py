@@ -1,11 +1,15 @@
 """End to end in headless Chromium: log in, open every page through the nav, see real data.
 
-Fails on any console error or uncaught page error. Screenshots go to a temp dir (printed), or to
-FLEET_SCREENSHOT_DIR when set.
+A dispatcher sees the map with order markers, pages through orders, and opens Fleet, Plans,
+Analytics and Models; a driver lands on /driver with its stops and is sent away from
+/analytics. Any browser console error or uncaught page error fails the test. No map tiles
+are loaded at all (there is no internet here), so no network error needs filtering.
+Screenshots go to a temp dir (printed), or to FLEET_SCREENSHOT_DIR when set.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +21,7 @@ TIMEOUT_MS = 20_000
 
 
 class ConsoleWatch:
-    """Collects console errors and page errors of a page."""
+    """Collects console errors and uncaught page errors."""
 
     def __init__(self, page) -> None:
         self.errors: list[str] = []
@@ -30,13 +34,14 @@ class ConsoleWatch:
 
 
 @pytest.fixture
-def page(browser, live_app) -> Iterator[object]:
+def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1440, "height": 960})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.watch = ConsoleWatch(page)
+    watch = ConsoleWatch(page)
     yield page
     context.close()
+    assert watch.errors == [], "browser errors:\n" + "\n".join(watch.errors)
 
 
 def login(page, live_app, username: str, password: str) -> None:
@@ -52,13 +57,102 @@ def shot(page, directory: Path, name: str) -> None:
     page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
 
 
-def test_dispatcher_sees_dispatch_map(page, live_app, screenshot_dir) -> None:
+def open_via_nav(page, nav_id: str, path: str) -> None:
+    page.click(f"#{nav_id}")
+    page.wait_for_url(re.compile(re.escape(path) + r"$"))
+
+
+def test_dispatcher_opens_every_page(page, live_app, screenshot_dir) -> None:
     login(page, live_app, *live_app.dispatcher)
     assert page.url.rstrip("/") == live_app.url
+
+    # Dispatch: order markers on a tile-less map, depots, KPIs, the vehicle list.
     page.wait_for_selector("path.order-marker")
-    assert page.locator("path.order-marker").count() > 0
-    page.wait_for_selector(".vehicle-marker")
+    markers = page.locator("path.order-marker").count()
+    assert markers > 0
     page.wait_for_selector(".depot-marker")
-    page.wait_for_selector(".kpi")
+    page.wait_for_selector("#dispatch-kpis .kpi")
+    page.wait_for_selector("#dispatch-vehicle-list .vehicle-row")
+    assert page.locator(".leaflet-tile").count() == 0
     shot(page, screenshot_dir, "01-dispatch")
-    assert page.watch.errors == []
+    # The status filter restyles the layer in the browser: hiding "new" hides those markers.
+    new_markers = page.locator("path.order-new").count()
+    page.locator("#dispatch-status-filter input[value='new']").uncheck()
+    page.wait_for_function(
+        f"document.querySelectorAll('path.order-marker').length === {markers - new_markers}"
+    )
+    assert page.locator("path.order-new").count() == 0
+
+    # Orders: rows, paging, search.
+    open_via_nav(page, "nav-orders", "/orders")
+    page.wait_for_selector("#orders-table td[data-dash-column='reference']")
+    summary = page.locator("#orders-summary")
+    page.wait_for_function(
+        "document.querySelector('#orders-summary').textContent.startsWith('Orders 1')"
+    )
+    first_page = summary.text_content()
+    total = int(re.search(r"of ([\d,]+)", first_page).group(1).replace(",", ""))
+    rows = page.locator("#orders-table td[data-dash-column='reference']")
+    assert rows.count() == min(25, total)
+    first_ref = rows.first.text_content()
+    shot(page, screenshot_dir, "02-orders")
+    if total > 25:
+        page.click("#orders-table button.next-page")
+        page.wait_for_function(
+            "document.querySelector('#orders-summary').textContent.startsWith('Orders 26')"
+        )
+        assert rows.first.text_content() != first_ref
+    page.fill("#orders-search", first_ref)
+    page.press("#orders-search", "Enter")
+    page.wait_for_function(
+        "document.querySelector('#orders-summary').textContent === 'Orders 1–1 of 1'"
+    )
+    assert rows.count() == 1 and rows.first.text_content() == first_ref
+
+    # Fleet: vehicles and drivers.
+    open_via_nav(page, "nav-fleet", "/fleet")
+    page.wait_for_selector("#fleet-vehicles tbody tr")
+    assert page.locator("#fleet-vehicles tbody tr").count() > 0
+    page.wait_for_selector("#fleet-drivers tbody tr")
+    shot(page, screenshot_dir, "03-fleet")
+
+    # Plans: the optimization history.
+    open_via_nav(page, "nav-plans", "/plans")
+    page.wait_for_selector("#plans-table td[data-dash-column='request_id']")
+    page.wait_for_selector("#plans-summary .kpi")
+    shot(page, screenshot_dir, "04-plans")
+
+    # Analytics: KPI tiles and five charts with data.
+    open_via_nav(page, "nav-analytics", "/analytics")
+    page.wait_for_selector("#analytics-kpis .kpi")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .trace').length >= 5")
+    assert "%" in page.locator("#analytics-kpis .kpi-value").first.text_content()
+    shot(page, screenshot_dir, "05-analytics")
+
+    # Models: an honest empty state with the training data available.
+    open_via_nav(page, "nav-models", "/models")
+    page.wait_for_selector("text=No models trained yet")
+    facts = page.locator("#models-content .fact-value")
+    facts.first.wait_for()
+    assert int(facts.first.text_content().replace(",", "")) > 0
+    shot(page, screenshot_dir, "06-models")
+
+    # The driver page is not for dispatchers: no nav link, and the URL sends them home.
+    assert page.locator("#nav-driver").count() == 0
+    page.goto(f"{live_app.url}/driver")
+    page.wait_for_url(re.compile(re.escape(live_app.url) + "/?$"))
+
+
+def test_driver_sees_own_route_and_nothing_else(page, live_app, screenshot_dir) -> None:
+    page.set_viewport_size({"width": 400, "height": 860})
+    login(page, live_app, *live_app.driver)
+    assert page.url == f"{live_app.url}/driver"
+    page.wait_for_selector(".driver-head")
+    assert page.locator(".stop").count() == live_app.driver_stops > 0
+    sequence = [int(t) for t in page.locator(".stop-seq").all_text_contents()]
+    assert sequence == sorted(sequence)
+    shot(page, screenshot_dir, "07-driver")
+    assert page.locator("#nav-analytics").count() == 0
+    page.goto(f"{live_app.url}/analytics")
+    page.wait_for_url(f"{live_app.url}/driver")
+    page.wait_for_selector(".driver-head")

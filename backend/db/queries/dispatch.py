@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Depot, Order, Route, Vehicle, VehicleState
 
+# About 100 m: a vehicle this close to its depot and not moving counts as parked there.
+PARKED_DEGREES = 0.001
 # Orders still to be served, per vehicle, in the side list.
 OPEN_STATUSES = ("new", "planned", "dispatched", "en_route", "arrived")
 
@@ -68,6 +70,8 @@ class VehicleMarker:
     orders_total: int
     orders_done: int
     orders_open: int
+    # Idle at its depot (or never seen): the map lists it instead of stacking it on the depot.
+    parked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +175,11 @@ def list_vehicle_markers(
         stmt = stmt.where(Vehicle.depot_id.in_(sorted(depot_ids)))
     rows = []
     for vehicle, depot, state, total, done, open_ in session.execute(stmt):
+        parked = state is None or (
+            state.status in ("idle", "offline")
+            and abs(state.lat - depot.lat) < PARKED_DEGREES
+            and abs(state.lon - depot.lon) < PARKED_DEGREES * 1.4
+        )
         rows.append(
             VehicleMarker(
                 id=vehicle.id,
@@ -189,6 +198,7 @@ def list_vehicle_markers(
                 orders_total=int(total or 0),
                 orders_done=int(done or 0),
                 orders_open=int(open_ or 0),
+                parked=parked,
             )
         )
     return rows
