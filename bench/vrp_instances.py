@@ -89,3 +89,28 @@ def generate_gh(path: str | Path, *, customers: int = 1000, seed: int = 1) -> Pa
     out = Path(path)
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def to_problem(inst: Instance):
+    """The instance as a solver Problem: plane coordinates, distance-only cost."""
+    from backend.solver import Depot, Location, Order, Problem, TimeWindow, Vehicle
+
+    d = inst.depot
+    orders = tuple(
+        Order(
+            id=str(r[0]),
+            location=Location.xy(r[1], r[2]),
+            demand=(r[3],),
+            time_windows=(TimeWindow(r[4], r[5]),),
+            service_time=r[6],
+        )
+        for r in inst.customers
+    )
+    vehicles = tuple(
+        Vehicle(id=f"v{k}", start_depot="depot", capacity=(float(inst.capacity),),
+                shift_start=d[4], shift_end=d[5], cost_per_km=1.0)
+        for k in range(inst.vehicles)
+    )
+    return Problem(orders=orders, vehicles=vehicles,
+                   depots=(Depot("depot", Location.xy(d[1], d[2])),),
+                   capacity_units=("demand",), coordinates="plane")

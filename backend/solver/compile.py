@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -64,6 +65,16 @@ class Compiled:
     delivery_of: dict[int, int]  # pickup order index -> delivery order index
     vehicles: tuple[CVehicle, ...]
     horizon: int
+
+    @cached_property
+    def lists(self) -> tuple[list[list[int]], list[list[int]], list[int], list[tuple[int, ...]]]:
+        """dist, dur, service and demand as Python lists: scalar reads from numpy are slow."""
+        return (
+            self.dist.tolist(),
+            self.dur.tolist(),
+            self.service.tolist(),
+            [tuple(row) for row in self.demand.tolist()],
+        )
 
     @property
     def num_orders(self) -> int:

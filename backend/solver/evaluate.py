@@ -43,67 +43,78 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
     Breaks are not placed here; routes of vehicles with breaks take their times
     from the OR-Tools solution instead.
     """
+    dist, dur, service, demand = c.lists
     units = c.demand.shape[1]
-    nodes = [c.node(i) for i in orders]
+    base = c.num_depots
+    nodes = [base + i for i in orders]
     violation = ""
+    pickup_of, delivery_of = c.pickup_of, c.delivery_of
+    cap = v.capacity
     # Physical load: plain orders are loaded at the depot, paired goods ride
     # from pickup to delivery.
     load = [0] * units
+    delivered = [0] * units
     for i in orders:
-        if i not in c.pickup_of and i not in c.delivery_of:
-            for k in range(units):
-                load[k] += int(c.demand[c.node(i), k])
-    delivered = tuple(
-        sum(int(c.demand[c.node(i), k]) for i in orders if i not in c.delivery_of)
-        for k in range(units)
-    )
+        d = demand[base + i]
+        paired = i in pickup_of or i in delivery_of
+        for k in range(units):
+            if not paired:
+                load[k] += d[k]
+            if i not in delivery_of:
+                delivered[k] += d[k]
     loads = []
-    if any(load[k] > v.capacity[k] for k in range(units)):
+    if any(load[k] > cap[k] for k in range(units)):
         violation = "capacity"
     seen: set[int] = set()
+    skills_ok = True
     for i in orders:
-        node = c.node(i)
-        sign = 1 if i in c.delivery_of else -1
-        for k in range(units):
-            load[k] += sign * int(c.demand[node, k])
-        if i in c.pickup_of and c.pickup_of[i] not in seen and not violation:
-            violation = "pair order"
-        if i in c.delivery_of and c.delivery_of[i] not in orders and not violation:
-            violation = "pair incomplete"
-        seen.add(i)
-        if any(load[k] > v.capacity[k] for k in range(units)) and not violation:
+        d = demand[base + i]
+        if i in delivery_of:
+            for k in range(units):
+                load[k] += d[k]
+        else:
+            for k in range(units):
+                load[k] -= d[k]
+        if pickup_of or delivery_of:
+            if i in pickup_of and pickup_of[i] not in seen and not violation:
+                violation = "pair order"
+            if i in delivery_of and delivery_of[i] not in orders and not violation:
+                violation = "pair incomplete"
+            seen.add(i)
+        if not violation and any(load[k] > cap[k] for k in range(units)):
             violation = "capacity"
         loads.append(tuple(load))
-        if not c.can_serve(v, i) and not violation:
-            violation = "skill"
+        if skills_ok and not c.can_serve(v, i):
+            skills_ok = False
+            violation = violation or "skill"
 
     t = v.early
     prev = v.start
     arrivals = []
     starts = []
     distance = 0
+    windows = c.windows
     for node in nodes:
-        arrival = t + int(c.dur[prev, node])
-        distance += int(c.dist[prev, node])
-        start = _first_start(c.windows[node], arrival)
+        arrival = t + dur[prev][node]
+        distance += dist[prev][node]
+        start = _first_start(windows[node], arrival)
         if start is None:
             violation = violation or "time_window"
             start = arrival
         arrivals.append(arrival)
         starts.append(start)
-        t = start + int(c.service[node])
+        t = start + service[node]
         prev = node
-    end = t + int(c.dur[prev, v.end])
-    distance += int(c.dist[prev, v.end])
+    end = t + dur[prev][v.end]
+    distance += dist[prev][v.end]
     if end > v.late and not violation:
         violation = "shift_end"
     # Leave the depot as late as the first stop allows, so idle time is not billed.
     depart = v.early
     if nodes:
-        depart = max(v.early, starts[0] - int(c.dur[v.start, nodes[0]]))
-        # Only shift if no later stop would then arrive after its start (it cannot,
-        # since later starts are unchanged), so only the first leg moves.
-        arrivals[0] = depart + int(c.dur[v.start, nodes[0]])
+        # Later service starts are unchanged, so only the first leg moves.
+        depart = max(v.early, starts[0] - dur[v.start][nodes[0]])
+        arrivals[0] = depart + dur[v.start][nodes[0]]
     else:
         end = depart = v.early
         distance = 0
@@ -124,7 +135,7 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
         end=end,
         distance=distance,
         loads=tuple(loads),
-        delivered=delivered,
+        delivered=tuple(delivered),
         cost=cost,
     )
 
