@@ -60,6 +60,13 @@ def estimate_km(
     return np.hypot(dx, dy) * PLANNER_DETOUR
 
 
+def estimate_km_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """`estimate_km` for two single points, without numpy's per-call overhead."""
+    return (
+        math.hypot((lat1 - lat2) * KM_PER_DEG_LAT, (lon1 - lon2) * KM_PER_DEG_LON) * PLANNER_DETOUR
+    )
+
+
 def plan_depot_day(
     orders: DayOrders, members: np.ndarray, vehicles: Sequence[VehicleSpec], depot: DepotSite
 ) -> list[PlannedRoute]:
@@ -111,7 +118,7 @@ def schedule(
     stops = []
     total = 0.0
     for i in sequence:
-        km = float(estimate_km(orders.lat[i], orders.lon[i], *pos))
+        km = estimate_km_scalar(float(orders.lat[i]), float(orders.lon[i]), *pos)
         arrival = t + km * _MIN_PER_KM + PLANNER_KERB_MIN
         begin = service_start(orders, i, arrival)
         departure = begin + float(orders.service_min[i])
@@ -119,7 +126,7 @@ def schedule(
         total += km
         t = departure
         pos = (float(orders.lat[i]), float(orders.lon[i]))
-    back = float(estimate_km(depot.lat, depot.lon, *pos))
+    back = estimate_km_scalar(depot.lat, depot.lon, *pos)
     total += back
     end = t + back * _MIN_PER_KM + PLANNER_KERB_MIN
     idx = list(sequence)
@@ -230,6 +237,8 @@ def _nearest_neighbour(
     pos = (depot.lat, depot.lon)
     load_kg = load_m3 = 0.0
     back = estimate_km(lat, lon, depot.lat, depot.lon) * _MIN_PER_KM
+    w2e_or_never = np.nan_to_num(w2e, nan=-1.0)
+    last_end = np.where(np.isnan(w2e), w1e, w2e)
     seq: list[int] = []
     quota = max(quota, int(mine.sum()))
     while len(seq) < quota:
@@ -252,15 +261,15 @@ def _nearest_neighbour(
         travel = estimate_km(lat, lon, *pos) * _MIN_PER_KM + PLANNER_KERB_MIN
         arrival = t + travel
         in_first = arrival <= w1e
-        in_second = ~in_first & (arrival <= np.nan_to_num(w2e, nan=-1.0))
+        in_second = ~in_first & (arrival <= w2e_or_never)
         begin = np.where(
             in_first,
             np.maximum(arrival, w1s),
             np.where(in_second, np.maximum(arrival, w2s), arrival),
         )
-        late = np.where(in_first | in_second, 0.0, arrival - np.where(np.isnan(w2e), w1e, w2e))
+        late = np.where(in_first | in_second, 0.0, arrival - last_end)
         fits_shift = begin + service + back <= vehicle.shift_end_min
-        cand &= fits_shift
+        cand &= fits_shift & (late <= 0.0)
         if not cand.any():
             break
         score = travel + 0.3 * (begin - arrival) + 3.0 * late + 2.5 * off + bonus - 40.0 * mine
@@ -287,6 +296,7 @@ def _insert_leftover(
     i = int(members[local])
     needs = set(orders.skills(i))
     wend = float(orders.window_end[i])
+    oi_lat, oi_lon = float(orders.lat[i]), float(orders.lon[i])
     choices: list[tuple[float, int, int]] = []
     for r, (seq, vehicle) in enumerate(zip(sequences, vehicles, strict=True)):
         if not needs <= set(vehicle.skills):
@@ -300,15 +310,17 @@ def _insert_leftover(
         arrivals = np.array([st.arrival for st in plan.stops])
         ends = orders.window_end[idx] if idx else np.zeros(0)
         late_now = np.maximum(0.0, arrivals - ends)
-        points = [(depot.lat, depot.lon)] + [(orders.lat[j], orders.lon[j]) for j in idx]
+        points = [(depot.lat, depot.lon)] + [
+            (float(orders.lat[j]), float(orders.lon[j])) for j in idx
+        ]
         points.append((depot.lat, depot.lon))
         for p in range(len(points) - 1):
             a, b = points[p], points[p + 1]
-            to_i = float(estimate_km(a[0], a[1], orders.lat[i], orders.lon[i]))
+            to_i = estimate_km_scalar(a[0], a[1], oi_lat, oi_lon)
             delta_km = (
                 to_i
-                + float(estimate_km(orders.lat[i], orders.lon[i], b[0], b[1]))
-                - float(estimate_km(a[0], a[1], b[0], b[1]))
+                + estimate_km_scalar(oi_lat, oi_lon, b[0], b[1])
+                - estimate_km_scalar(a[0], a[1], b[0], b[1])
             )
             leave = plan.start if p == 0 else plan.stops[p - 1].departure
             late = max(0.0, leave + to_i * _MIN_PER_KM + PLANNER_KERB_MIN - wend)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -293,12 +294,12 @@ def snap_to_street(lat: float, lon: float, along_ns: bool) -> tuple[float, float
     """
     ns, we = grid_numbers(lat, lon)
     if along_ns:
-        number, street = min(NS_STREETS, key=lambda s: abs(s[0] - we))
+        number, street = _nearest(NS_STREETS, we)
         lon = grid_lon(number)
         house = abs(ns)
         name = f"{'N' if ns >= 0 else 'S'} {street}"
     else:
-        number, street = min(EW_STREETS, key=lambda s: abs(s[0] - ns))
+        number, street = _nearest(EW_STREETS, ns)
         lat = grid_lat(number)
         house = abs(we)
         name = f"{'W' if we >= 0 else 'E'} {street}"
@@ -312,6 +313,13 @@ def depot_territory(lat: np.ndarray) -> np.ndarray:
     north = next(i for i, d in enumerate(DEPOTS) if d.key == "north")
     south = next(i for i, d in enumerate(DEPOTS) if d.key == "south")
     return np.where(np.asarray(lat) >= grid_lat(TERRITORY_BOUNDARY_NS), north, south)
+
+
+def _nearest(streets: tuple[tuple[int, str], ...], number: float) -> tuple[int, str]:
+    # Streets are sorted by address number: bisect, then pick the closer neighbour.
+    k = bisect_left(streets, number, key=lambda s: s[0])
+    candidates = streets[max(0, k - 1) : k + 1]
+    return min(candidates, key=lambda s: abs(s[0] - number))
 
 
 def full_address(line: str, lat: float, lon: float) -> str:

@@ -30,8 +30,9 @@ from backend.db.models import (
     user_depot,
 )
 from backend.sim.city import CITY_TIMEZONE, DEPOTS, at_local_minute, today_in_city
+from backend.sim.context import FleetContext
 from backend.sim.fleet import DIESEL_CO2_KG_PER_L, VehicleSpec, build_fleet
-from backend.sim.history import FleetContext, day_orders, simulate_history
+from backend.sim.history import day_orders, simulate_history
 from backend.sim.names import driver_names
 from backend.sim.records import IdAllocator, Row, order_row
 
@@ -64,7 +65,9 @@ class DemoSummary:
     seed: int
     today: date
     history_days: int
-    credentials: list[tuple[str, str, str]]  # (role, username, password)
+    # (role, username, password): admin, manager, a dispatcher and a driver per depot. Every
+    # driver logs in as driver-<vehicle name, lower case> with DRIVER_PASSWORD.
+    credentials: list[tuple[str, str, str]]
     depots: int
     vehicles: int
     users: int
@@ -284,6 +287,7 @@ def _users(
     users: list[Row] = []
     links: list[Row] = []
     credentials: list[tuple[str, str, str]] = []
+    first_driver: dict[int, str] = {}
     for role, username, password, name in (ADMIN, MANAGER):
         users.append(row(username, role, password, name, None))
         credentials.append((role, username, password))
@@ -303,7 +307,11 @@ def _users(
         user["phone"] = f"+1 312 555 {100 + v.index:04d}"
         users.append(user)
         links.append({"user_id": user["id"], "depot_id": depot_ids[d]})
-        credentials.append(("driver", username, DRIVER_PASSWORD))
+        if d not in first_driver:
+            first_driver[d] = username
+    # Printing 25 driver logins helps nobody: one per depot; the rest follow the same pattern
+    # (driver-<vehicle name>, same password).
+    credentials += [("driver", first_driver[d], DRIVER_PASSWORD) for d in sorted(first_driver)]
     return users, links, credentials
 
 

@@ -51,6 +51,7 @@ class DayOrders:
     w1_end: np.ndarray
     w2_start: np.ndarray  # NaN when the order has one window
     w2_end: np.ndarray
+    window_end: np.ndarray  # the last minute any window allows
     priority: np.ndarray
     needs_liftgate: np.ndarray
     needs_cold: np.ndarray
@@ -61,11 +62,6 @@ class DayOrders:
 
     def __len__(self) -> int:
         return len(self.lat)
-
-    @property
-    def window_end(self) -> np.ndarray:
-        """The last minute any window allows."""
-        return np.where(np.isnan(self.w2_end), self.w1_end, self.w2_end)
 
     def skills(self, i: int) -> list[str]:
         """The skills order `i` needs from its vehicle."""
@@ -129,6 +125,7 @@ def generate_orders(rng: np.random.Generator, day: date, count: int) -> DayOrder
         w1_end=w1e,
         w2_start=w2s,
         w2_end=w2e,
+        window_end=np.where(np.isnan(w2e), w1e, w2e),
         priority=priority,
         needs_liftgate=heavy,
         needs_cold=cold,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -96,4 +97,81 @@ def order_row(orders: DayOrders, i: int, *, order_id: int, depot_id: int, serial
 
 def local_ts(day: date, minute: float) -> datetime:
     """Aware UTC timestamp of a local minute, rounded to whole seconds for readable data."""
-    return at_local_minute(day, round(minute * 60) / 60)
+    seconds = round(minute * 60)
+    if _DAYTIME[0] <= seconds < _DAYTIME[1]:
+        # Daytime never crosses a daylight-saving switch (those happen at 02:00).
+        return _daytime_anchor(day) + timedelta(seconds=seconds)
+    return at_local_minute(day, seconds / 60)
+
+
+_DAYTIME = (3 * 3600, 24 * 3600)
+
+
+@lru_cache(maxsize=512)
+def _daytime_anchor(day: date) -> datetime:
+    # The UTC instant that daytime wall-clock minutes of `day` count from.
+    return at_local_minute(day, 12 * 60) - timedelta(hours=12)
+
+
+def event_row(
+    event_id: int,
+    route_id: int | None,
+    vehicle_id: int | None,
+    order_id: int | None,
+    depot_id: int,
+    reported_by: int | None,
+    kind: str,
+    severity: str,
+    at: datetime,
+    lat: float,
+    lon: float,
+    data: dict[str, object],
+    client_event_id: str | None,
+) -> Row:
+    """A route event row."""
+    return {
+        "id": event_id,
+        "route_id": route_id,
+        "vehicle_id": vehicle_id,
+        "order_id": order_id,
+        "depot_id": depot_id,
+        "reported_by": reported_by,
+        "event_type": kind,
+        "severity": severity,
+        "occurred_at": at,
+        "received_at": at,
+        "lat": round(lat, 6),
+        "lon": round(lon, 6),
+        "data": data,
+        "client_event_id": client_event_id,
+    }
+
+
+def notification_row(
+    notification_id: int,
+    depot_id: int,
+    event_id: int,
+    kind: str,
+    severity: str,
+    title: str,
+    body: str,
+    at: datetime,
+    dispatcher_id: int,
+    ack_minutes: float,
+) -> Row:
+    """A notification row, already acknowledged by the depot's dispatcher (history)."""
+    # History's alerts were all handled: a dispatcher acknowledged each within minutes.
+    ack = at + timedelta(minutes=ack_minutes)
+    return {
+        "id": notification_id,
+        "depot_id": depot_id,
+        "route_event_id": event_id,
+        "kind": kind,
+        "severity": severity,
+        "title": title,
+        "body": body,
+        "audience": ["dispatcher", "manager"],
+        "created_at": at,
+        "acknowledged_at": ack,
+        "acknowledged_by": dispatcher_id,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import numpy as np
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Depot, Order
 from backend.sim.city import CITY_BOX, DEPOTS, NEIGHBOURHOODS, at_local_minute, is_on_land
+from backend.sim.records import local_ts
 from tests.sim.seeding import TODAY
 
 
@@ -46,3 +48,9 @@ def test_local_minutes_follow_daylight_saving() -> None:
     summer = at_local_minute(TODAY.replace(month=7), 8 * 60)
     winter = at_local_minute(TODAY, 8 * 60)
     assert (summer.hour, winter.hour) == (13, 14)
+
+
+def test_fast_local_timestamps_match_the_zone_on_switch_days() -> None:
+    for day in (date(2026, 3, 8), date(2026, 11, 1), TODAY):
+        for minute in (0.0, 90.0, 181.5, 8 * 60, 17 * 60 + 59.75, 23 * 60 + 59):
+            assert local_ts(day, minute) == at_local_minute(day, round(minute * 60) / 60)
