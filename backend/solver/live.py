@@ -97,10 +97,11 @@ def _live_problem(
     depots = list(problem.depots)
     vehicles = []
     for v in problem.vehicles:
-        vs = by_vehicle.get(v.id)
-        if vs is None:
+        current = by_vehicle.get(v.id)
+        if current is None:
             vehicles.append(v)
             continue
+        vs = current
         here = f"@{v.id}"
         depots.append(Depot(here, vs.location))
         started = planned[v.id].start_time if v.id in planned else v.shift_start
