@@ -170,25 +170,35 @@ def ortools_tuning(args: argparse.Namespace) -> None:
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() == ".txt")
     bks = read_bks(directory)
     limit = float(args.ortools_tuning)
-    configs = [c.split(":") for c in args.tuning_configs.split(",")]
-    for first, meta in configs:
+    configs = [c.split(":", 2) for c in args.tuning_configs.split(",")]
+    for first, meta, *rest in configs:
+        overrides: dict[str, object] = {}
+        for item in (rest[0].split(";") if rest else []):
+            key, _, raw = item.partition("=")
+            if raw in ("true", "false"):
+                overrides[key] = raw == "true"
+            elif "|" in raw or raw.isalpha():
+                overrides[key] = [x for x in raw.split("|") if x]
+            else:
+                overrides[key] = float(raw) if "." in raw else int(raw)
         gaps = []
         feasible = 0
         for path in files:
             inst = read_instance(path)
             c = compile_problem(to_problem(inst), EuclideanProvider(scale=1000))
             res = solve_ortools(c, serviceable_orders(c), time_limit=limit, progress=Progress(),
-                                first_solution=first, metaheuristic=meta)
+                                first_solution=first, metaheuristic=meta,
+                                overrides=overrides)
             routes = [[int(c.problem.orders[i].id) for i in r] for r in res.routes if r]
             chk = check_routes(inst, routes)
             feasible += chk.feasible
             if chk.feasible and path.stem in bks:
                 gaps.append(100 * (chk.cost - bks[path.stem]) / bks[path.stem])
-            print(f"  {first}:{meta} {path.stem} cost={chk.cost:.2f} feasible={chk.feasible}",
-                  flush=True)
+            print(f"  {first}:{meta}:{rest} {path.stem} cost={chk.cost:.2f} "
+                  f"feasible={chk.feasible}", flush=True)
         mean = statistics.mean(gaps) if gaps else float("nan")
-        print(f"{first}:{meta} limit={limit:g}s mean gap {mean:.2f}% over feasible, "
-              f"feasible {feasible}/{len(files)}", flush=True)
+        print(f"{first}:{meta}:{rest[0] if rest else ''} limit={limit:g}s "
+              f"mean gap {mean:.2f}% over feasible, feasible {feasible}/{len(files)}", flush=True)
 
 
 def large(args: argparse.Namespace) -> None:

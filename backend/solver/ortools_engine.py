@@ -31,6 +31,18 @@ class EngineResult:
     breaks: list[list[tuple[int, int]]] | None = None
 
 
+def _use_sisr_ils(params: object, avg_removed: int) -> None:
+    """Iterated local search with SISR ruin-and-recreate (Christiaens & Vanden Berghe)."""
+    ils = params.iterated_local_search_parameters  # type: ignore[attr-defined]
+    params.use_iterated_local_search = True  # type: ignore[attr-defined]
+    rr = ils.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = 10
+    sisr.avg_num_removed_visits = avg_removed
+    sisr.bypass_factor = 0.01
+
+
 def _matrix(a: np.ndarray) -> list[list[int]]:
     return [[int(x) for x in row] for row in a]
 
@@ -46,6 +58,7 @@ def solve_ortools(
     first_solution: str = FIRST_SOLUTION,
     metaheuristic: str = METAHEURISTIC,
     lns_time_limit_ms: int | None = None,
+    overrides: dict[str, object] | None = None,
 ) -> EngineResult:
     """Solve with OR-Tools routing over the given order indices; returns the best routes."""
     used_depots = sorted({v.start for v in c.vehicles} | {v.end for v in c.vehicles})
@@ -168,6 +181,17 @@ def solve_ortools(
         params.lns_time_limit.FromMilliseconds(lns_time_limit_ms)
     if max_iterations is not None:
         params.solution_limit = max_iterations
+    for key, value in (overrides or {}).items():
+        # Benchmark tuning hook: scalar search parameters, or a list of
+        # metaheuristic names for ``local_search_metaheuristics``.
+        if key == "ils_sisr":
+            _use_sisr_ils(params, int(value))  # type: ignore[call-overload]
+        elif key == "local_search_metaheuristics" and isinstance(value, list):
+            params.local_search_metaheuristics.extend(
+                getattr(routing_enums_pb2.LocalSearchMetaheuristic, name) for name in value
+            )
+        else:
+            setattr(params, key, value)
 
     def at_solution() -> None:
         progress.improve(routing.CostVar().Value())
