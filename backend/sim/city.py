@@ -338,6 +338,24 @@ def at_local_minute(day: date, minute: float) -> datetime:
     return (local_midnight(day) + timedelta(minutes=float(minute))).astimezone(UTC)
 
 
+def is_public_holiday(day: date) -> bool:
+    """Whether the company is closed for a major US holiday (little demand, no rush hour)."""
+    if (day.month, day.day) in {(1, 1), (7, 4), (12, 25)}:
+        return True
+    nth = (day.day - 1) // 7 + 1  # which occurrence of this weekday in the month
+    last = (day + timedelta(days=7)).month != day.month
+    return (
+        (day.month == 5 and day.weekday() == 0 and last)  # Memorial Day
+        or (day.month == 9 and day.weekday() == 0 and nth == 1)  # Labor Day
+        or (day.month == 11 and day.weekday() == 3 and nth == 4)  # Thanksgiving
+    )
+
+
+def traffic_weekday(day: date) -> int:
+    """The weekday traffic behaves like (Monday = 0): public holidays drive like a Sunday."""
+    return 6 if is_public_holiday(day) else day.weekday()
+
+
 def today_in_city() -> date:
     """Today's date in the city's time zone (the only place the demo reads the clock)."""
     return datetime.now(CITY_TZ).date()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.sim.baseline import PlannedRoute, service_start
-from backend.sim.city import DEPOTS
+from backend.sim.city import DEPOTS, traffic_weekday
 from backend.sim.context import FleetContext, HistoryStats
 from backend.sim.orders import DayOrders
 from backend.sim.records import IdAllocator, Row, Rows, event_row, local_ts, notification_row
@@ -53,6 +53,7 @@ class RouteRun:
         self.rng = rng
         self.weather = weather
         self.day = orders.day
+        self.weekday = traffic_weekday(self.day)
         self.vehicle_id = ctx.vehicle_ids[self.vehicle.index]
         self.driver_id = ctx.driver_ids[self.vehicle.index]
         self.depot_id = ctx.depot_ids[self.d]
@@ -273,12 +274,10 @@ class RouteRun:
     ) -> tuple[float, float]:
         # One leg: ground truth x noise, plus whatever incident happens on the way.
         hour = t / 60.0
-        minutes = travel_minutes_local(
-            a[0], a[1], b[0], b[1], hour, self.day.weekday(), self.weather
-        )
+        minutes = travel_minutes_local(a[0], a[1], b[0], b[1], hour, self.weekday, self.weather)
         minutes *= float(noise)
         km = road_km(a[0], a[1], b[0], b[1])
-        rush = (7.0 <= hour <= 9.0 or 16.0 <= hour <= 18.5) and self.day.weekday() < 5
+        rush = (7.0 <= hour <= 9.0 or 16.0 <= hour <= 18.5) and self.weekday < 5
         mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
         if draw[0] < (0.02 if rush else 0.005):
             delay = 10.0 + 25.0 * float(extra[0])

@@ -12,6 +12,7 @@ from backend.sim.city import (
     depot_territory,
     full_address,
     is_on_land,
+    is_public_holiday,
     snap_to_street,
 )
 from backend.sim.names import customer_names
@@ -19,6 +20,7 @@ from backend.sim.traffic import KM_PER_DEG_LAT, KM_PER_DEG_LON
 
 # Mean orders per weekday (Monday = 0): weekends are quieter, Fridays busier.
 WEEKDAY_VOLUME = (405.0, 400.0, 410.0, 415.0, 430.0, 320.0, 240.0)
+HOLIDAY_SHARE = 0.3  # on public holidays only businesses that stay open order
 TODAY_MIN_ORDERS, TODAY_MAX_ORDERS = 300, 500
 HEAVY_KG = 250.0
 
@@ -75,7 +77,8 @@ class DayOrders:
 
 def order_count(rng: np.random.Generator, day: date, *, is_today: bool) -> int:
     """How many orders a day gets; the demo day always has a full workload."""
-    n = int(round(rng.normal(WEEKDAY_VOLUME[day.weekday()], 22.0)))
+    mean = WEEKDAY_VOLUME[day.weekday()] * (HOLIDAY_SHARE if is_public_holiday(day) else 1.0)
+    n = int(round(rng.normal(mean, 22.0)))
     if is_today:
         n = int(np.clip(n, TODAY_MIN_ORDERS + 20, TODAY_MAX_ORDERS - 20))
     return max(n, 50)

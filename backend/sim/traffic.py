@@ -7,7 +7,8 @@ back from the recorded stops without ever importing it. Travel time between two 
               + KERB_MINUTES
 
 - road distance follows Chicago's street grid: the Manhattan distance, a little longer;
-- rush hours (07:00-09:00 and 16:00-18:30 local, weekdays) are much slower, weekends are flat;
+- rush hours (07:00-09:00 and 16:00-18:30 local, weekdays) are much slower; weekends and
+  public holidays have no rush hours;
 - the Loop and its surroundings are slower all day (lights, pedestrians, loading zones);
 - `weather` is a day-level multiplier (1.0 = dry), see :func:`daily_weather`.
 """
@@ -20,7 +21,7 @@ from datetime import date, datetime
 
 import numpy as np
 
-from backend.sim.city import CITY_TZ
+from backend.sim.city import CITY_TZ, traffic_weekday
 
 FREE_FLOW_KMH = 30.0
 # Finding the address, parking and walking to the door: paid on every leg.
@@ -95,7 +96,8 @@ def travel_minutes(
         raise ValueError("depart_at must be timezone-aware")
     local = depart_at.astimezone(CITY_TZ)
     hour = local.hour + local.minute / 60 + local.second / 3600
-    return travel_minutes_local(a[0], a[1], b[0], b[1], hour, local.weekday(), weather)
+    weekday = traffic_weekday(local.date())
+    return travel_minutes_local(a[0], a[1], b[0], b[1], hour, weekday, weather)
 
 
 def daily_weather(seed: int, day: date) -> Weather:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Order
 from backend.sim.city import CITY_TZ
+from backend.sim.orders import order_count
 from tests.sim.seeding import TODAY
 
 
@@ -50,3 +52,13 @@ def test_demand_priorities_and_skills(session: Session) -> None:
     assert heavy and all(o.demand["kg"] >= 250 for o in heavy)
     assert any("refrigerated" in o.required_skills for o in orders)
     assert len({o.customer_name for o in orders}) > 0.5 * len(orders)
+
+
+def test_volume_follows_the_calendar() -> None:
+    def mean_count(day: date) -> float:
+        rng = np.random.default_rng(1)
+        return float(np.mean([order_count(rng, day, is_today=False) for _ in range(50)]))
+
+    friday, sunday, thanksgiving = date(2026, 11, 20), date(2026, 11, 22), date(2026, 11, 26)
+    assert mean_count(friday) > mean_count(sunday) > mean_count(thanksgiving)
+    assert 300 <= order_count(np.random.default_rng(1), thanksgiving, is_today=True) <= 500

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from backend.sim.city import at_local_minute
+from backend.sim.city import at_local_minute, is_public_holiday
 from backend.sim.traffic import daily_weather, travel_minutes
 
 WICKER_PARK = (41.9088, -87.6796)
@@ -52,3 +52,11 @@ def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError):
         travel_minutes(LOOP, LAKEVIEW, datetime(2026, 11, 24, 8, 0))
     assert travel_minutes(LOOP, LAKEVIEW, datetime(2026, 11, 24, 14, 0, tzinfo=UTC)) > 0
+
+
+def test_holidays_drive_like_sundays() -> None:
+    thanksgiving = date(2026, 11, 26)
+    assert is_public_holiday(thanksgiving) and not is_public_holiday(A_TUESDAY)
+    holiday = travel_minutes(WICKER_PARK, LAKEVIEW, at_local_minute(thanksgiving, 8 * 60))
+    weekday = travel_minutes(WICKER_PARK, LAKEVIEW, at_local_minute(A_TUESDAY, 8 * 60))
+    assert holiday < weekday
