@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import Any
 
-from dash.exceptions import PreventUpdate
+import dash
+from dash.exceptions import MissingCallbackContextException, PreventUpdate
 from sqlalchemy.orm import Session
 
 from backend.auth.permissions import Principal
@@ -36,4 +38,12 @@ def parse_date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
+        return None
+
+
+def triggered_id() -> Any:
+    """The id of the input that fired the running callback (None outside a callback)."""
+    try:
+        return dash.ctx.triggered_id
+    except MissingCallbackContextException:
         return None

@@ -11,7 +11,7 @@ from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
 from backend.db.queries.orders import list_orders
 from backend.db.queries.vehicles import list_vehicles
-from callbacks._common import db_session, parse_date, require_principal
+from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.filters import depot_options
 from components.orders import DEFAULT_ORDER_SORT, ORDER_SORTABLE, order_rows, summary_text
@@ -59,7 +59,7 @@ def show_page(
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
     size = page_size or 25
-    filters_changed = dash.ctx.triggered_id in FILTERS
+    filters_changed = triggered_id() in FILTERS
     page = 0 if filters_changed else page_current or 0
     sort = sort_key(sort_by, DEFAULT_ORDER_SORT)
     if sort.lstrip("-") not in ORDER_SORTABLE:

@@ -9,7 +9,7 @@ from dash import Input, Output
 
 from backend.db.queries.depots import list_depots
 from backend.db.queries.plans import PLAN_SORT_COLUMNS, list_plans, summarize_plans
-from callbacks._common import db_session, parse_date, require_principal
+from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.filters import depot_options
 from components.plans import create_plan_summary, plan_rows
@@ -53,7 +53,7 @@ def show_page(
     """One page of plans; a filter change goes back to the first page."""
     principal = require_principal(*ROLES)
     size = page_size or 25
-    filters_changed = dash.ctx.triggered_id in (ids.PLANS_DEPOT, ids.PLANS_DATES)
+    filters_changed = triggered_id() in (ids.PLANS_DEPOT, ids.PLANS_DATES)
     page = 0 if filters_changed else page_current or 0
     sort = sort_key(sort_by, DEFAULT_SORT)
     if sort.lstrip("-") not in PLAN_SORT_COLUMNS:

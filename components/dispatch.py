@@ -13,6 +13,7 @@ from components import ids
 from components.ui import (
     ORDER_STATUSES,
     STATUS_COLOURS,
+    aria,
     create_kpi_card,
     create_kpi_row,
     create_status_pill,
@@ -178,7 +179,7 @@ def create_dispatch_map() -> dl.Map:
     )
 
 
-def create_status_filter(selected: Sequence[str] = ORDER_STATUSES) -> html.Div:
+def create_status_filter(selected: Sequence[str] = ORDER_STATUSES) -> html.Fieldset:
     """Checkboxes that show or hide order statuses on the map (restyled, not refetched)."""
     return html.Fieldset(
         className="status-filter",
@@ -274,11 +275,11 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
                                     className="progress-bar", style={"width": f"{share * 100:.0f}%"}
                                 ),
                                 role="progressbar",
-                                **{
-                                    "aria-valuenow": str(v.orders_done),
-                                    "aria-valuemax": str(v.orders_total),
-                                    "aria-label": f"{v.name} deliveries done",
-                                },
+                                **aria(
+                                    valuenow=str(v.orders_done),
+                                    valuemax=str(v.orders_total),
+                                    label=f"{v.name} deliveries done",
+                                ),
                             ),
                             html.Span(
                                 f"{v.orders_done}/{v.orders_total} delivered",

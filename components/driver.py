@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import html
 
 from backend.db.queries.driver import DriverDay, DriverStop
-from components.ui import create_empty_state, create_status_pill, fmt_window, local_time
+from components.ui import aria, create_empty_state, create_status_pill, fmt_window, local_time
 
 DONE_STATUSES = frozenset({"done", "delivered", "completed", "arrived"})
 FAILED_STATUSES = frozenset({"failed", "skipped"})
@@ -41,7 +41,7 @@ def create_stop_card(stop: DriverStop, timezone: str) -> html.Li:
     return html.Li(
         className=f"stop {tone}".strip(),
         children=[
-            html.Div(str(stop.sequence), className="stop-seq", **{"aria-label": "Stop number"}),
+            html.Div(str(stop.sequence), className="stop-seq", **aria(label="Stop number")),
             html.Div(
                 [
                     html.Div(

@@ -47,10 +47,10 @@ def create_server_table(
     sort_by: Sequence[Mapping[str, str]] = (),
     numeric: Sequence[str] = (),
     status_column: str | None = "status",
-) -> dash_table.DataTable:
+) -> Any:
     """A DataTable whose paging and sorting are done by a server callback (custom actions)."""
     numeric_styles = [{"if": {"column_id": c}, "textAlign": "right"} for c in numeric]
-    return dash_table.DataTable(
+    return dash_table.DataTable(  # type: ignore[attr-defined]
         id=table_id,
         columns=[dict(c) for c in columns],
         data=[],

@@ -42,6 +42,11 @@ ORDER_STATUSES = (
 )
 
 
+def aria(**attributes: str) -> dict[str, Any]:
+    """aria-* attributes as keyword arguments for html components."""
+    return {f"aria-{name}": value for name, value in attributes.items()}
+
+
 def status_label(status: str) -> str:
     """A status as people read it: "en_route" -> "En route"."""
     return (status or "unknown").replace("_", " ").capitalize()
@@ -106,7 +111,7 @@ def create_empty_state(title: str, body: Any = "", icon: str = "○") -> html.Di
     return html.Div(
         className="empty-state",
         children=[
-            html.Div(icon, className="empty-icon", **{"aria-hidden": "true"}),
+            html.Div(icon, className="empty-icon", **aria(hidden="true")),
             html.H3(title),
             html.Div(body, className="empty-body"),
         ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -87,14 +87,14 @@ def get_driver_day(
         return None
     vehicle_name, plate, depot_name, tz = head
     day = service_date or _local_today(tz, now)
-    base = {
-        "vehicle_id": vehicle_id,
-        "vehicle_name": vehicle_name,
-        "plate": plate,
-        "depot_name": depot_name,
-        "timezone": tz,
-        "service_date": day,
-    }
+    base = DriverDay(
+        vehicle_id=vehicle_id,
+        vehicle_name=vehicle_name,
+        plate=plate,
+        depot_name=depot_name,
+        timezone=tz,
+        service_date=day,
+    )
     # The newest route that is still in force (a re-plan supersedes the older one).
     rows = session.execute(
         select(Route, RouteStop, Order)
@@ -131,8 +131,8 @@ def get_driver_day(
             for r, stop, order in rows
             if r.id == route.id
         ]
-        return DriverDay(
-            **base,
+        return replace(
+            base,
             route_id=route.id,
             route_status=route.status,
             planned_start_at=route.planned_start_at,
@@ -170,4 +170,4 @@ def get_driver_day(
         )
         for i, o in enumerate(orders, start=1)
     ]
-    return DriverDay(**base, stops=stops)
+    return replace(base, stops=stops)

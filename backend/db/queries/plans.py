@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Vehicle
@@ -94,7 +94,7 @@ def _conditions(
     return conditions
 
 
-def _joined(stmt: Select[Any]) -> Select[Any]:
+def _joined(stmt: Any) -> Any:
     return (
         stmt.outerjoin(
             OptimizationResponse, OptimizationResponse.request_id == OptimizationRequest.request_id

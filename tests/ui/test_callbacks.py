@@ -1,0 +1,182 @@
+"""The page callbacks on a real app: each returns the user's real data, scoped to their depots.
+
+The callbacks are plain functions; they run here inside a Flask request of the app with the
+principal set, as Dash would run them after the login guard.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dash
+import pytest
+from flask import g
+from sample_data import Sample, build_sample
+from tree import by_class, text, walk
+
+from backend.auth.permissions import make_principal
+from backend.config import load_settings
+from backend.db.engine import Database
+from backend.db.migrate import upgrade
+from backend.db.queries.dispatch import get_local_today
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dash.Dash, Sample]]:
+    data_dir = tmp_path_factory.mktemp("ui-app")
+    # `import app` builds a module-level app from the environment: point it at the temp dir.
+    os.environ["DATA_DIR"] = str(data_dir)
+    import app as app_module
+
+    settings = load_settings(DATA_DIR=data_dir, DEMO=False)
+    database = Database(settings)
+    upgrade(database.engine)
+    with database.session() as session:
+        today = get_local_today(session, depot_ids=None)
+        sample = build_sample(session, today=today)
+    database.engine.dispose()
+    yield app_module.create_app(settings), sample
+
+
+@pytest.fixture
+def as_user(app_and_sample):
+    app, sample = app_and_sample
+
+    def enter(role: str, depot_ids=(), vehicle_id=None):
+        ctx = app.server.test_request_context("/_dash-update-component", method="POST")
+        ctx.push()
+        g.principal = make_principal(
+            user_id=1, username=role, role=role, depot_ids=depot_ids, vehicle_id=vehicle_id
+        )
+        contexts.append(ctx)
+        return sample
+
+    contexts: list = []
+    yield enter
+    for ctx in reversed(contexts):
+        ctx.pop()
+
+
+def test_dispatch_callbacks_scoped_to_the_dispatchers_depot(as_user) -> None:
+    from callbacks import dispatch
+
+    sample = as_user("dispatcher", depot_ids=[1])
+    day = dispatch.set_today(None)
+    assert day == sample.today.isoformat()
+    depots, viewport = dispatch.load_depots(None)
+    assert [f["properties"]["id"] for f in depots["features"]] == [sample.north_id]
+    assert viewport["zoom"] > 0
+    orders, kpis, bounds = dispatch.load_orders(day)
+    assert len(orders["features"]) == sample.today_orders_north
+    assert "bounds" in bounds and by_class(kpis, "kpi")
+    vehicles, listing = dispatch.load_vehicles(day)
+    assert {f["properties"]["name"] for f in vehicles["features"]} == {"VAN-1", "VAN-2", "TRK-1"}
+    assert len(by_class(listing, "vehicle-row")) == 3
+    routes = dispatch.load_routes(day)
+    assert len(routes["features"]) == 1
+    with pytest.raises(dash.exceptions.PreventUpdate):
+        dispatch.load_orders(None)
+
+
+def test_drivers_cannot_run_dispatch_callbacks(as_user) -> None:
+    from callbacks import dispatch
+
+    as_user("driver", depot_ids=[1], vehicle_id=1)
+    with pytest.raises(dash.exceptions.PreventUpdate):
+        dispatch.load_vehicles("2026-11-27")
+
+
+def test_orders_page_filters_and_pages(as_user) -> None:
+    from callbacks import orders
+
+    sample = as_user("manager")
+    lookup, options, day = orders.load_lookups(None)
+    assert {o["label"] for o in options} == {"North depot", "South depot"}
+    assert set(lookup["vehicles"].values()) == set(sample.vehicle_ids)
+    rows, pages, _, summary = orders.show_page(0, None, None, None, day, None, None, lookup, 25)
+    total = sample.today_orders_north + sample.today_orders_south
+    assert summary == f"Orders 1–25 of {total}" and len(rows) == 25 and pages == 3
+    rows, _, _, summary = orders.show_page(2, None, None, None, day, None, None, lookup, 25)
+    assert summary == f"Orders 51–{total} of {total}"
+    rows, _, _, _ = orders.show_page(
+        0, [{"column_id": "priority", "direction": "desc"}], None, ["failed"], day, None, None,
+        lookup, 25,
+    )  # fmt: skip
+    assert rows and {r["status"] for r in rows} == {"failed"}
+    assert [r["priority"] for r in rows] == sorted((r["priority"] for r in rows), reverse=True)
+    rows, _, _, summary = orders.show_page(
+        0, None, "Customer 7", None, None, None, None, lookup, 25
+    )
+    assert {r["customer_name"] for r in rows} >= {"Customer 7"}
+    rows, _, _, _ = orders.show_page(0, None, None, None, day, None, "unassigned", lookup, 25)
+    assert {r["vehicle_id"] for r in rows} == {"unassigned"}
+
+
+def test_fleet_plans_analytics_models(as_user) -> None:
+    from callbacks import analytics, fleet, models, plans
+
+    sample = as_user("dispatcher", depot_ids=[2])
+    kpis, table = fleet.show_vehicles(None)
+    assert "VAN-3" in text(table) and "VAN-1" not in text(table)
+    assert "Sam South" in text(fleet.show_drivers(None))
+    rows, pages, _ = plans.show_page(0, 25, None, None, None, None)
+    assert len(rows) == sample.history_days and pages == 1
+    assert {r["depot"] for r in rows} == {"South depot"}
+    start, end, options = analytics.set_defaults(None)
+    assert [o["label"] for o in options] == ["South depot"]
+    store = analytics.load_report(None, start, end)
+    assert store["totals"]["orders"] == 3 * sample.history_days
+    tiles, *figures = analytics.draw(store, "mi")
+    assert len(figures) == 5 and "Cost per mile" in text(tiles)
+    assert "No models trained yet" in text(models.show_models(None))
+
+
+def test_driver_sees_own_route_and_admin_picks_a_vehicle(as_user) -> None:
+    from callbacks import driver
+
+    sample = as_user("driver", depot_ids=[1], vehicle_id=1)
+    view = driver.show_route({"vehicle": "4"}, None)  # a driver cannot pick another vehicle
+    assert "VAN-1" in text(view) and len(by_class(view, "stop")) == 5
+    as_user("admin")
+    assert "Pick a vehicle" in text(driver.show_route({"vehicle": None}, None))
+    other = driver.show_route({"vehicle": str(sample.vehicle_ids["VAN-3"])}, None)
+    assert "VAN-3" in text(other) and "No route yet" in text(other)
+
+
+def test_pages_register_with_roles_and_build_without_io(app_and_sample) -> None:
+    registry = {page["path"]: page for page in dash.page_registry.values()}
+    expected = {
+        "/": {"dispatcher", "manager", "admin"},
+        "/orders": {"dispatcher", "manager", "admin"},
+        "/fleet": {"dispatcher", "manager", "admin"},
+        "/plans": {"dispatcher", "manager", "admin"},
+        "/analytics": {"dispatcher", "manager", "admin"},
+        "/models": {"dispatcher", "manager", "admin"},
+        "/driver": {"driver", "admin"},
+    }
+    for path, roles in expected.items():
+        assert set(registry[path]["roles"]) == roles, path
+        layout = registry[path]["layout"].__wrapped__()  # the unguarded page layout
+        ids = [c.id for c in walk(layout) if isinstance(getattr(c, "id", None), str)]
+        assert len(ids) == len(set(ids)), path
+        assert all(i == i.lower() and "_" not in i for i in ids), path
+
+
+def test_ui_modules_never_import_tensorflow() -> None:
+    code = (
+        "import sys, pkgutil, importlib, components, callbacks\n"
+        "for pkg in (components, callbacks):\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(f'{pkg.__name__}.{m.name}')\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for page in (ROOT / "pages").glob("*.py"):
+        assert "tensorflow" not in page.read_text(), page
