@@ -310,9 +310,13 @@ def snap_to_street(lat: float, lon: float, along_ns: bool) -> tuple[float, float
 
 def depot_territory(lat: np.ndarray) -> np.ndarray:
     """Index into DEPOTS of the depot whose territory holds each latitude."""
-    north = next(i for i, d in enumerate(DEPOTS) if d.key == "north")
-    south = next(i for i, d in enumerate(DEPOTS) if d.key == "south")
+    north, south = depot_index("north"), depot_index("south")
     return np.where(np.asarray(lat) >= grid_lat(TERRITORY_BOUNDARY_NS), north, south)
+
+
+def depot_index(key: str) -> int:
+    """Position of the depot with this key in DEPOTS."""
+    return next(i for i, d in enumerate(DEPOTS) if d.key == key)
 
 
 def _nearest(streets: tuple[tuple[int, str], ...], number: float) -> tuple[int, str]:

@@ -29,7 +29,13 @@ from backend.db.models import (
     VehicleState,
     user_depot,
 )
-from backend.sim.city import CITY_TIMEZONE, DEPOTS, at_local_minute, today_in_city
+from backend.sim.city import (
+    CITY_TIMEZONE,
+    DEPOTS,
+    at_local_minute,
+    depot_index,
+    today_in_city,
+)
 from backend.sim.context import FleetContext
 from backend.sim.fleet import DIESEL_CO2_KG_PER_L, VehicleSpec, build_fleet
 from backend.sim.history import day_orders, simulate_history
@@ -230,7 +236,7 @@ def _depot_row(depot_id: int, d: int, epoch: datetime) -> Row:
 def _vehicle_row(
     vehicle_id: int, v: VehicleSpec, depot_ids: tuple[int, ...], epoch: datetime
 ) -> Row:
-    depot_id = depot_ids[next(i for i, d in enumerate(DEPOTS) if d.key == v.depot_key)]
+    depot_id = depot_ids[depot_index(v.depot_key)]
     shift_minutes = int(v.shift_end_min - v.shift_start_min)
     return {
         "id": vehicle_id,
@@ -302,7 +308,7 @@ def _users(
     names = driver_names(np.random.default_rng([seed, _STREAM_FLEET, 2]), len(fleet))
     for v, name in zip(fleet, names, strict=True):
         username = f"driver-{v.name.lower()}"
-        d = next(i for i, site in enumerate(DEPOTS) if site.key == v.depot_key)
+        d = depot_index(v.depot_key)
         user = row(username, "driver", DRIVER_PASSWORD, name, vehicle_ids[v.index])
         user["phone"] = f"+1 312 555 {100 + v.index:04d}"
         users.append(user)
@@ -324,7 +330,7 @@ def _vehicle_states(
         last_end[r["vehicle_id"]] = r["actual_end_at"]
     states = []
     for v in fleet:
-        site = next(d for d in DEPOTS if d.key == v.depot_key)
+        site = DEPOTS[depot_index(v.depot_key)]
         vid = vehicle_ids[v.index]
         at = last_end.get(vid) or at_local_minute(day - timedelta(days=1), 18 * 60)
         states.append(

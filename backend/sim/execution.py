@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.sim.baseline import PlannedRoute, service_start
-from backend.sim.city import DEPOTS, traffic_weekday
+from backend.sim.city import DEPOTS, depot_index, traffic_weekday
 from backend.sim.context import FleetContext, HistoryStats
 from backend.sim.orders import DayOrders
 from backend.sim.records import IdAllocator, Row, Rows, event_row, local_ts, notification_row
@@ -44,7 +44,7 @@ class RouteRun:
         self.order_rows = order_rows
         self.route = route
         self.vehicle = ctx.fleet[route.vehicle]
-        self.d = next(i for i, dep in enumerate(DEPOTS) if dep.key == self.vehicle.depot_key)
+        self.d = depot_index(self.vehicle.depot_key)
         self.depot = DEPOTS[self.d]
         self.ctx = ctx
         self.ids = ids

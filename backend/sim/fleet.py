@@ -7,8 +7,6 @@ from datetime import time
 
 import numpy as np
 
-from backend.sim.city import DEPOTS
-
 DIESEL_CO2_KG_PER_L = 2.68
 
 
@@ -93,8 +91,3 @@ def build_fleet(rng: np.random.Generator) -> tuple[VehicleSpec, ...]:
                 )
             )
     return tuple(specs)
-
-
-def depot_index(key: str) -> int:
-    """Position of a depot (by key) in `backend.sim.city.DEPOTS`."""
-    return next(i for i, d in enumerate(DEPOTS) if d.key == key)
