@@ -135,7 +135,7 @@ def list_orders(
     session: Session,
     *,
     depot_ids: Collection[int] | None,
-    status: Collection[str] | None = None,
+    status: str | Collection[str] | None = None,
     depot_id: int | None = None,
     service_date: date | None = None,
     date_from: date | None = None,
@@ -158,7 +158,8 @@ def list_orders(
     offset = check_paging(page, page_size)
     conditions = _scope(depot_ids)
     if status:
-        conditions.append(Order.status.in_(sorted(OrderStatus(s).value for s in status)))
+        wanted = [status] if isinstance(status, str) else status
+        conditions.append(Order.status.in_(sorted(OrderStatus(s).value for s in wanted)))
     if depot_id is not None:
         conditions.append(Order.depot_id == depot_id)
     if service_date is not None:
