@@ -136,8 +136,15 @@ def _style(fig: go.Figure, title: str, *, percent: bool = False, money: bool = F
     return fig
 
 
-def _series(store: dict[str, Any] | None, key: str) -> tuple[list[str], list[Any]]:
+def _active_days(store: dict[str, Any] | None) -> list[dict[str, Any]]:
+    # Leading and trailing days without any activity are cut, so a short history fills the chart.
     days = (store or {}).get("days", [])
+    active = [i for i, d in enumerate(days) if d.get("orders") or d.get("routes")]
+    return days[active[0] : active[-1] + 1] if active else []
+
+
+def _series(store: dict[str, Any] | None, key: str) -> tuple[list[str], list[Any]]:
+    days = _active_days(store)
     return [d["day"] for d in days], [d.get(key) for d in days]
 
 

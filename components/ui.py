@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dash import html
+from dash import dcc, html
 
 # One colour per status everywhere (map markers, pills, charts); CSS mirrors these.
 STATUS_COLOURS: dict[str, str] = {
@@ -153,3 +153,8 @@ def local_time(value: datetime | None, timezone: str = "UTC", fmt: str = "%H:%M"
 def fmt_window(start: datetime | None, end: datetime | None, timezone: str = "UTC") -> str:
     """A time window as "09:00–11:00" in local time."""
     return f"{local_time(start, timezone)}–{local_time(end, timezone)}"
+
+
+def create_loading(children: Any) -> dcc.Loading:
+    """A loading indicator that shows only when an update takes a noticeable time."""
+    return dcc.Loading(children, type="dot", delay_show=300, color="#4f46e5")

@@ -6,7 +6,7 @@ from dash import dcc, html
 from components import ids
 from components.analytics import create_chart
 from components.filters import create_date_range, create_depot_filter
-from components.ui import create_card, create_field, create_page_header
+from components.ui import create_card, create_field, create_loading, create_page_header
 
 dash.register_page(
     __name__,
@@ -40,7 +40,7 @@ def layout(**_kwargs: object) -> html.Div:
                     create_field("Distance unit", units, ids.ANALYTICS_UNITS),
                 ],
             ),
-            dcc.Loading(html.Div(id=ids.ANALYTICS_KPIS, className="kpi-slot"), type="dot"),
+            create_loading(html.Div(id=ids.ANALYTICS_KPIS, className="kpi-slot")),
             html.Div(
                 className="grid-2",
                 children=[

@@ -5,7 +5,7 @@ from dash import dcc, html
 
 from components import ids
 from components.dispatch import create_dispatch_map, create_status_filter
-from components.ui import create_card, create_field, create_page_header
+from components.ui import create_card, create_field, create_loading, create_page_header
 
 dash.register_page(
     __name__,
@@ -33,7 +33,7 @@ def layout(**_kwargs: object) -> html.Div:
                 "Depots, vehicles and the day's orders. Vehicles move as live positions arrive.",
                 [create_field("Service date", date_picker, ids.DISPATCH_DATE)],
             ),
-            dcc.Loading(html.Div(id=ids.DISPATCH_KPIS, className="kpi-slot"), type="dot"),
+            create_loading(html.Div(id=ids.DISPATCH_KPIS, className="kpi-slot")),
             html.Div(
                 className="dispatch-grid",
                 children=[
@@ -42,7 +42,7 @@ def layout(**_kwargs: object) -> html.Div:
                         className="map-card",
                     ),
                     create_card(
-                        dcc.Loading(html.Div(id=ids.DISPATCH_VEHICLE_LIST), type="dot"),
+                        create_loading(html.Div(id=ids.DISPATCH_VEHICLE_LIST)),
                         title="Vehicles",
                         className="side-card",
                     ),

@@ -4,6 +4,7 @@ import dash
 from dash import dcc, html
 
 from components import ids
+from components.ui import create_loading
 
 dash.register_page(
     __name__,
@@ -24,6 +25,6 @@ def layout(vehicle: str | None = None, **_kwargs: object) -> html.Div:
         children=[
             dcc.Store(id=ids.DRIVER_LOAD, data={"vehicle": vehicle}),
             dcc.Interval(id=ids.DRIVER_REFRESH, interval=REFRESH_MS),
-            dcc.Loading(html.Div(id=ids.DRIVER_CONTENT), type="dot"),
+            create_loading(html.Div(id=ids.DRIVER_CONTENT)),
         ],
     )

@@ -4,7 +4,7 @@ import dash
 from dash import dcc, html
 
 from components import ids
-from components.ui import create_card, create_page_header
+from components.ui import create_card, create_loading, create_page_header
 
 dash.register_page(
     __name__,
@@ -23,7 +23,7 @@ def layout(**_kwargs: object) -> html.Div:
         children=[
             dcc.Store(id=ids.FLEET_LOAD, data=0),
             create_page_header("Fleet", "Vehicles and drivers of your depots."),
-            dcc.Loading(html.Div(id=ids.FLEET_KPIS, className="kpi-slot"), type="dot"),
+            create_loading(html.Div(id=ids.FLEET_KPIS, className="kpi-slot")),
             create_card(html.Div(id=ids.FLEET_VEHICLES_TABLE), title="Vehicles"),
             create_card(html.Div(id=ids.FLEET_DRIVERS_TABLE), title="Drivers"),
         ],

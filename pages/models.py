@@ -4,7 +4,7 @@ import dash
 from dash import dcc, html
 
 from components import ids
-from components.ui import create_page_header
+from components.ui import create_loading, create_page_header
 
 dash.register_page(
     __name__,
@@ -23,6 +23,6 @@ def layout(**_kwargs: object) -> html.Div:
         children=[
             dcc.Store(id=ids.MODELS_LOAD, data=0),
             create_page_header("Models", "Machine-learning models and their training data."),
-            dcc.Loading(html.Div(id=ids.MODELS_CONTENT), type="dot"),
+            create_loading(html.Div(id=ids.MODELS_CONTENT)),
         ],
     )

@@ -1,13 +1,13 @@
 """Plans: the history of optimization requests and their results."""
 
 import dash
-from dash import dcc, html
+from dash import html
 
 from components import ids
 from components.filters import create_date_range, create_depot_filter
 from components.plans import PLAN_COLUMNS, PLAN_NUMERIC
 from components.tables import create_server_table
-from components.ui import create_card, create_page_header
+from components.ui import create_card, create_loading, create_page_header
 
 dash.register_page(
     __name__,
@@ -32,7 +32,7 @@ def layout(**_kwargs: object) -> html.Div:
                     create_date_range(ids.PLANS_DATES, "Requested between"),
                 ],
             ),
-            dcc.Loading(html.Div(id=ids.PLANS_SUMMARY, className="kpi-slot"), type="dot"),
+            create_loading(html.Div(id=ids.PLANS_SUMMARY, className="kpi-slot")),
             create_card(
                 create_server_table(
                     ids.PLANS_TABLE,

@@ -143,6 +143,42 @@ def test_dispatcher_opens_every_page(page, live_app, screenshot_dir) -> None:
     page.wait_for_url(re.compile(re.escape(live_app.url) + "/?$"))
 
 
+def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app) -> None:
+    login(page, live_app, *live_app.dispatcher)
+    row = page.locator("#dispatch-vehicle-list .vehicle-row").first
+    row.wait_for()
+    vehicle_id = int(row.get_attribute("id").rsplit("-", 1)[1])
+    page.wait_for_selector("path.order-marker")
+    before = page.locator(".vehicle-marker").count()
+    callbacks: list[str] = []
+    page.on(
+        "request",
+        lambda r: callbacks.append(r.url) if "_dash-update-component" in r.url else None,
+    )
+    # Stand in for assets/js/realtime.js: the latest batch of positions, as it exposes them.
+    page.evaluate(
+        """(id) => {
+            window.__pos = {lat: 41.9, lon: -87.65};
+            window.fleetRealtime = {
+                onPositions: () => {},
+                latest: () => ({[id]: {lat: window.__pos.lat, lon: window.__pos.lon,
+                                       heading: 90, speed: 9, recordedAt: new Date().toISOString()}}),
+            };
+        }""",
+        vehicle_id,
+    )
+    page.wait_for_function(f"document.querySelectorAll('.vehicle-marker').length > {before}")
+    marker = page.locator(".vehicle-marker.vehicle-moving").first
+    first_transform = marker.evaluate("el => el.style.transform")
+    page.evaluate("() => { window.__pos = {lat: 41.95, lon: -87.70}; }")
+    page.wait_for_function(
+        "(t) => { const m = document.querySelector('.vehicle-marker.vehicle-moving');"
+        " return m && m.style.transform !== t; }",
+        arg=first_transform,
+    )
+    assert callbacks == [], "live positions must not go through the server"
+
+
 def test_driver_sees_own_route_and_nothing_else(page, live_app, screenshot_dir) -> None:
     page.set_viewport_size({"width": 400, "height": 860})
     login(page, live_app, *live_app.driver)

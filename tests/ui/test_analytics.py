@@ -26,12 +26,15 @@ def report() -> AnalyticsReport:
         shift_minutes=1200,
     )  # fmt: skip
     quiet = DailyKpis(date(2026, 11, 26))
-    return AnalyticsReport(busy.day, quiet.day, [busy, quiet], busy, {"customer_not_home": 2})
+    empty_tail = DailyKpis(date(2026, 11, 27))
+    return AnalyticsReport(
+        busy.day, empty_tail.day, [busy, quiet, busy, empty_tail], busy, {"customer_not_home": 2}
+    )
 
 
 def test_store_is_json_with_gaps_for_empty_days() -> None:
     store = report_to_store(report())
-    busy, quiet = store["days"]
+    busy, quiet, _, _ = store["days"]
     assert busy["on_time_rate"] == 0.9 and busy["cost_per_km"] == 4.0
     assert busy["utilization"] == 0.5 and busy["vehicle_utilization"] == 0.5
     assert "on_time_rate" not in quiet
@@ -50,11 +53,12 @@ def test_kpis_in_km_and_miles() -> None:
 def test_figures_have_one_point_per_day() -> None:
     store = report_to_store(report())
     on_time = figure_on_time(store)
-    assert list(on_time.data[0].y) == [0.9, None]
+    # A quiet day inside the range is a gap; empty days at the ends are cut.
+    assert list(on_time.data[0].y) == [0.9, None, 0.9]
     cost = figure_cost(store, "mi")
     assert cost.data[1].name == "Cost per mi"
     assert len(figure_utilization(store).data) == 2
     assert len(figure_emissions(store).data) == 2
     failures = figure_failures(store)
-    assert list(failures.data[0].y) == [2, None]
+    assert list(failures.data[0].y) == [2, None, 2]
     assert "customer not home 2" in failures.layout.title.subtitle.text
