@@ -161,8 +161,10 @@ def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app
             window.__pos = {lat: 41.9, lon: -87.65};
             window.fleetRealtime = {
                 onPositions: () => {},
-                latest: () => ({[id]: {lat: window.__pos.lat, lon: window.__pos.lon,
-                                       heading: 90, speed: 9, recordedAt: new Date().toISOString()}}),
+                latest: () => ({[id]: {
+                    lat: window.__pos.lat, lon: window.__pos.lon, heading: 90, speed: 9,
+                    recordedAt: new Date().toISOString(),
+                }}),
             };
         }""",
         vehicle_id,
