@@ -217,14 +217,18 @@ def fail_fast_redis(url: str) -> Any:
     )
 
 
-def make_result_cache(settings: Settings, redis_client: Any | None = None) -> ResultCache:
-    """The Redis-backed cache when REDIS_URL is set, else diskcache under DATA_DIR."""
+def make_store(settings: Settings, redis_client: Any | None = None) -> KeyValueStore:
+    """The key-value store behind the cache and job control: Redis or diskcache."""
     if settings.redis_url:
         from backend.cache.redis_store import RedisStore
 
-        if redis_client is None:
-            redis_client = fail_fast_redis(settings.redis_url)
-        return ResultCache(RedisStore(redis_client), "redis")
+        return RedisStore(redis_client or fail_fast_redis(settings.redis_url))
     from backend.cache.disk_store import DiskStore
 
-    return ResultCache(DiskStore(settings.cache_dir / "results"), "diskcache")
+    return DiskStore(settings.cache_dir / "results")
+
+
+def make_result_cache(settings: Settings, redis_client: Any | None = None) -> ResultCache:
+    """The Redis-backed cache when REDIS_URL is set, else diskcache under DATA_DIR."""
+    backend_name = "redis" if settings.redis_url else "diskcache"
+    return ResultCache(make_store(settings, redis_client), backend_name)

@@ -1,4 +1,4 @@
-"""Background jobs: the Celery app used when BACKGROUND_JOBS=celery."""
+"""Background jobs: the Celery app (Dash background callbacks and planning tasks)."""
 
 from __future__ import annotations
 
@@ -13,4 +13,11 @@ def make_celery(settings: Settings) -> Any:
 
     celery_app = Celery("fleet", broker=settings.redis_url, backend=settings.redis_url)
     celery_app.conf.update(task_acks_late=True, worker_prefetch_multiplier=1)
+
+    @celery_app.task(name="fleet.plan_routes")
+    def plan_routes_task(payload: dict[str, Any]) -> dict[str, Any]:
+        from backend.jobs.planning import execute_plan_job
+
+        return execute_plan_job(payload)
+
     return celery_app

@@ -1,0 +1,213 @@
+"""/api/v1/plans: start a planning job, follow it, cancel it, accept its plan."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+
+from flask import current_app
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from backend.api.errors import ApiError, ErrorResponse, require
+from backend.api.hooks import permission
+from backend.cache import make_store
+from backend.db.models import Depot, OptimizationResponse, Route
+from backend.db.queries.optimization import get_request, latest_response
+from backend.jobs.control import JobControl
+from backend.jobs.planning import job_payload, start_plan_job
+from backend.runtime import current_runtime
+from backend.services.planning import (
+    MAX_TIME_LIMIT_S,
+    MIN_TIME_LIMIT_S,
+    PlanningError,
+    accept_plan,
+)
+
+plans_api = APIBlueprint(
+    "plans",
+    __name__,
+    url_prefix="/api/v1",
+    abp_tags=[Tag(name="plans", description="Route optimization jobs and their plans")],
+    abp_security=[{"bearer": []}],
+)
+
+_ERRORS: dict[int | str, Any] = {401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse}
+
+
+class PlanCreate(BaseModel):
+    """A request to plan one depot's day."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depot_id: int = Field(ge=1, le=2**31 - 1)
+    service_date: date
+    vehicle_ids: list[int] = Field(default_factory=list, max_length=500)
+    engine: Literal["auto", "ortools", "pyvrp"] = "auto"
+    time_limit_s: float = Field(default=15.0, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
+    breaks: bool = True
+    priority: int = Field(default=5, ge=1, le=10)
+
+
+class PlanPath(BaseModel):
+    """The plan job id in the URL."""
+
+    job_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+
+
+class PlanJob(BaseModel):
+    """A planning job: its status, progress and, when done, its plan."""
+
+    job_id: str
+    status: str
+    depot_id: int | None = None
+    progress: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+
+
+def _control() -> JobControl:
+    return JobControl(make_store(current_runtime().settings, current_runtime().redis))
+
+
+def _visible_request(job_id: str) -> Any:
+    principal = require("plan:read")
+    with current_runtime().db.session() as session:
+        request_row = get_request(session, request_id=job_id)
+        if request_row is None or not principal.sees_depot(request_row.depot_id):
+            raise ApiError(404, "not_found", f"plan job {job_id} not found")
+        return request_row
+
+
+@plans_api.post(
+    "/plans",
+    summary="Start planning a depot's day (async)",
+    responses={202: PlanJob, 422: ErrorResponse, **_ERRORS},
+)
+@permission("plan:write")
+def create_plan_view(body: PlanCreate):
+    """Validate, start a background job and answer at once with its id."""
+    principal = require("plan:write")
+    runtime = current_runtime()
+    if not principal.sees_depot(body.depot_id):
+        raise ApiError(404, "not_found", f"depot {body.depot_id} not found", "depot_id")
+    with runtime.db.session() as session:
+        if session.get(Depot, body.depot_id) is None:
+            raise ApiError(404, "not_found", f"depot {body.depot_id} not found", "depot_id")
+    job_id = uuid.uuid4().hex
+    fields = body.model_dump(mode="json")
+    start_plan_job(
+        runtime.settings,
+        job_payload(
+            runtime.settings, request_id=job_id, request=fields, requested_by=principal.username
+        ),
+    )
+    return PlanJob(job_id=job_id, status="queued", depot_id=body.depot_id).model_dump(), 202
+
+
+@plans_api.get(
+    "/plans/<job_id>", summary="Follow a planning job", responses={200: PlanJob, **_ERRORS}
+)
+@permission("plan:read")
+def get_plan_view(path: PlanPath):
+    """Status and progress; when done, the plan with routes and unassigned orders."""
+    request_row = _visible_request(path.job_id)
+    plan = None
+    with current_runtime().db.session() as session:
+        response = latest_response(session, request_id=path.job_id)
+        if response is not None:
+            plan = _plan_body(session, response)
+    return PlanJob(
+        job_id=path.job_id,
+        status=request_row.status,
+        depot_id=request_row.depot_id,
+        progress=_control().get_progress(path.job_id),
+        plan=plan,
+    ).model_dump()
+
+
+def _plan_body(session: Any, response: OptimizationResponse) -> dict[str, Any]:
+    routes = session.scalars(select(Route).where(Route.response_id == response.response_id))
+    return {
+        "response_id": response.response_id,
+        "optimization_score": response.optimization_score,
+        "distance_km": response.distance,
+        "duration_min": response.duration,
+        "fuel_l": response.fuel_consumption,
+        "co2_kg": response.carbon_emissions,
+        "summary": response.meta,
+        "routes": [
+            {
+                "route_id": r.id,
+                "vehicle_id": r.vehicle_id,
+                "status": r.status,
+                "order_ids": [s.order_id for s in r.stops if s.order_id is not None],
+                "planned_start_at": r.planned_start_at.isoformat(),
+                "planned_end_at": r.planned_end_at.isoformat(),
+                "distance_km": r.planned_distance_km,
+            }
+            for r in routes
+        ],
+    }
+
+
+@plans_api.post(
+    "/plans/<job_id>/cancel",
+    summary="Stop a planning job, keeping its best plan",
+    responses={202: PlanJob, **_ERRORS},
+)
+@permission("plan:write")
+def cancel_plan_view(path: PlanPath):
+    """Ask the job to stop; it stores the best plan found so far."""
+    require("plan:write")
+    request_row = _visible_request(path.job_id)
+    if request_row.status not in ("pending", "running"):
+        raise ApiError(409, "not_running", f"the job is already {request_row.status}")
+    _control().request_cancel(path.job_id)
+    return PlanJob(
+        job_id=path.job_id, status="cancelling", depot_id=request_row.depot_id
+    ).model_dump(), 202
+
+
+@plans_api.post(
+    "/plans/<job_id>/accept",
+    summary="Make the job's plan the active one",
+    responses={200: PlanJob, 409: ErrorResponse, **_ERRORS},
+)
+@permission("plan:write")
+def accept_plan_view(path: PlanPath):
+    """Activate the plan's routes, assign its orders and tell the depot's dispatchers."""
+    principal = require("plan:write")
+    _visible_request(path.job_id)
+    runtime = current_runtime()
+    with runtime.db.session() as session:
+        response = latest_response(session, request_id=path.job_id)
+        if response is None:
+            raise ApiError(409, "no_plan", "the job has no plan yet")
+        try:
+            accepted = accept_plan(session, response_id=response.response_id, principal=principal)
+        except PlanningError as exc:
+            raise ApiError(409, "not_acceptable", exc.message, exc.field) from None
+    publish_plan_update(
+        current_app,
+        accepted.depot_id,
+        {
+            "type": "route_optimization_update",
+            "status": "accepted",
+            "requestId": path.job_id,
+            "responseId": accepted.response_id,
+            "depotId": accepted.depot_id,
+            "serviceDate": accepted.service_date,
+            "routeIds": accepted.route_ids,
+            "vehicleIds": accepted.vehicle_ids,
+        },
+    )
+    return PlanJob(job_id=path.job_id, status="accepted", depot_id=accepted.depot_id).model_dump()
+
+
+def publish_plan_update(app: Any, depot_id: int, message: dict[str, Any]) -> None:
+    """Tell the depot's room (dispatchers and drivers) that its plan changed."""
+    from backend.realtime import get_realtime
+
+    get_realtime(app.extensions["fleet"]).publish(depot_id, "routes", message)

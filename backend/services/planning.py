@@ -1,0 +1,776 @@
+"""Planning a depot's day: load orders and vehicles, solve, store the plan, accept it.
+
+The solve runs in a background job (a forked process or a Celery worker): it receives ids,
+opens its own sessions, and reports progress through a callback. Accepting a plan is a
+fast, ordinary request that makes the plan's routes the active ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from backend.auth.permissions import Principal
+from backend.cache import ResultCache, request_hash
+from backend.db.base import utcnow
+from backend.db.engine import Database
+from backend.db.models import (
+    Depot,
+    OptimizationEvent,
+    OptimizationRequest,
+    OptimizationResponse,
+    Order,
+    OrderStatus,
+    Route,
+    RouteStop,
+    Vehicle,
+)
+from backend.db.queries.optimization import upsert_request
+from backend.solver import (
+    Break,
+    Location,
+    Plan,
+    Problem,
+    ProblemError,
+    TimeWindow,
+    solve,
+)
+from backend.solver import Depot as SolverDepot
+from backend.solver import Order as SolverOrder
+from backend.solver import Vehicle as SolverVehicle
+from backend.solver.model import BreakSlot, Reason, Unassigned
+from backend.solver.model import Route as SolverRoute
+from backend.solver.model import Stop as SolverStop
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "ortools", "pyvrp")
+MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 1, 300
+# Orders still open for planning; later statuses belong to a driver's live route.
+PLANNABLE_STATUSES = (OrderStatus.NEW.value, OrderStatus.PLANNED.value)
+# A 30-minute break inside the first 3.5-5.5 h of any shift longer than 6 h.
+BREAK_AFTER_S, BREAK_WINDOW_S, BREAK_DURATION_S, BREAK_MIN_SHIFT_S = 12_600, 7_200, 1_800, 21_600
+# Cost of leaving an order out, per priority point; far above any detour so orders are
+# only dropped when they cannot be served at all.
+DROP_PENALTY_BASE, DROP_PENALTY_PER_PRIORITY = 5_000.0, 1_000.0
+ProgressCallback = Callable[[dict[str, Any]], None]
+
+
+class PlanningError(ValueError):
+    """A planning request that cannot be run; `field` names what is wrong."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan: one depot's day, with which engine and time budget."""
+
+    depot_id: int
+    service_date: date
+    vehicle_ids: tuple[int, ...] = ()
+    engine: str = "auto"
+    time_limit_s: float = 15.0
+    breaks: bool = True
+    priority: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise PlanningError("engine", f"must be one of {', '.join(ENGINES)}")
+        if not MIN_TIME_LIMIT_S <= self.time_limit_s <= MAX_TIME_LIMIT_S:
+            raise PlanningError(
+                "time_limit_s", f"must be between {MIN_TIME_LIMIT_S} and {MAX_TIME_LIMIT_S}"
+            )
+        if not 1 <= self.priority <= 10:
+            raise PlanningError("priority", "must be between 1 and 10")
+
+
+@dataclass(frozen=True)
+class PlanningInput:
+    """A solver problem plus what is needed to turn its answer back into rows."""
+
+    problem: Problem
+    origin: datetime  # local midnight of the service date, as aware UTC
+    vehicles: dict[str, dict[str, Any]]
+    orders: dict[str, dict[str, Any]]
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What a planning job produced."""
+
+    request_id: str
+    response_id: str | None
+    status: str  # completed | cancelled | failed
+    cache_hit: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _seconds(value: datetime, origin: datetime) -> float:
+    return (value - origin).total_seconds()
+
+
+def _local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(timezone))
+
+
+def build_problem(session: Session, *, request: PlanRequest) -> PlanningInput:
+    """Load the depot's vehicles and open orders for the day into a solver problem."""
+    depot = session.get(Depot, request.depot_id)
+    if depot is None:
+        raise PlanningError("depot_id", f"unknown depot {request.depot_id}")
+    origin = _local_midnight(request.service_date, depot.timezone)
+    vehicle_query = select(Vehicle).where(Vehicle.depot_id == depot.id, Vehicle.active.is_(True))
+    if request.vehicle_ids:
+        vehicle_query = select(Vehicle).where(Vehicle.id.in_(request.vehicle_ids))
+    vehicles = list(session.scalars(vehicle_query.order_by(Vehicle.id)))
+    if request.vehicle_ids and len(vehicles) != len(set(request.vehicle_ids)):
+        raise PlanningError("vehicle_ids", "unknown vehicle id")
+    if not vehicles:
+        raise PlanningError("vehicle_ids", "the depot has no active vehicles")
+    orders = list(
+        session.scalars(
+            select(Order)
+            .where(
+                Order.depot_id == depot.id,
+                Order.service_date == request.service_date,
+                Order.status.in_(PLANNABLE_STATUSES),
+            )
+            .order_by(Order.id)
+        )
+    )
+    depot_ids = {v.start_depot_id for v in vehicles} | {v.end_depot_id for v in vehicles}
+    depots = list(session.scalars(select(Depot).where(Depot.id.in_(depot_ids))))
+    units = tuple(sorted({unit for v in vehicles for unit in v.capacity}))
+
+    solver_vehicles = tuple(_solver_vehicle(v, units, request.breaks) for v in vehicles)
+    solver_orders = tuple(_solver_order(o, units, origin) for o in orders)
+    problem = Problem(
+        orders=solver_orders,
+        vehicles=solver_vehicles,
+        depots=tuple(SolverDepot(str(d.id), Location(d.lat, d.lon)) for d in depots),
+        capacity_units=units,
+    )
+    payload = {
+        "depot_id": depot.id,
+        "service_date": request.service_date.isoformat(),
+        "engine": request.engine,
+        "time_limit_s": request.time_limit_s,
+        "breaks": request.breaks,
+        "seed": request.seed,
+        "vehicle_ids": [v.id for v in vehicles],
+        "priority": request.priority,
+        "problem": _problem_fingerprint(problem),
+    }
+    return PlanningInput(
+        problem=problem,
+        origin=origin,
+        vehicles={
+            str(v.id): {
+                "id": v.id,
+                "name": v.name,
+                "fuel_l_per_km": v.fuel_l_per_km,
+                "co2_kg_per_l": v.co2_kg_per_l,
+                "capacity": v.capacity,
+                "start_depot_id": v.start_depot_id,
+                "end_depot_id": v.end_depot_id,
+            }
+            for v in vehicles
+        },
+        orders={
+            str(o.id): {"id": o.id, "lat": o.lat, "lon": o.lon, "reference": o.reference}
+            for o in orders
+        },
+        payload=payload,
+    )
+
+
+def _solver_vehicle(v: Vehicle, units: tuple[str, ...], breaks: bool) -> SolverVehicle:
+    start = v.shift_start.hour * 3600 + v.shift_start.minute * 60
+    end = v.shift_end.hour * 3600 + v.shift_end.minute * 60
+    shift_breaks: tuple[Break, ...] = ()
+    if breaks and end - start > BREAK_MIN_SHIFT_S:
+        earliest = start + BREAK_AFTER_S
+        shift_breaks = (Break(earliest, earliest + BREAK_WINDOW_S, BREAK_DURATION_S),)
+    return SolverVehicle(
+        id=str(v.id),
+        start_depot=str(v.start_depot_id),
+        end_depot=str(v.end_depot_id),
+        capacity=tuple(float(v.capacity.get(u, 0)) for u in units),
+        shift_start=start,
+        shift_end=end,
+        skills=frozenset(v.skills or ()),
+        max_duration=v.max_route_minutes * 60 if v.max_route_minutes else None,
+        max_distance=v.max_route_km * 1000 if v.max_route_km else None,
+        breaks=shift_breaks,
+        fixed_cost=v.fixed_cost,
+        cost_per_km=v.cost_per_km,
+        cost_per_hour=v.cost_per_hour,
+    )
+
+
+def _solver_order(o: Order, units: tuple[str, ...], origin: datetime) -> SolverOrder:
+    windows = tuple(
+        TimeWindow(
+            max(0.0, _seconds(datetime.fromisoformat(w["start"]), origin)),
+            max(0.0, _seconds(datetime.fromisoformat(w["end"]), origin)),
+        )
+        for w in o.time_windows
+    )
+    return SolverOrder(
+        id=str(o.id),
+        location=Location(o.lat, o.lon),
+        demand=tuple(float(o.demand.get(u, 0)) for u in units),
+        time_windows=windows,
+        service_time=o.service_minutes * 60,
+        skills=frozenset(o.required_skills or ()),
+        priority=o.priority,
+        drop_penalty=DROP_PENALTY_BASE + DROP_PENALTY_PER_PRIORITY * o.priority,
+    )
+
+
+def _problem_fingerprint(problem: Problem) -> dict[str, Any]:
+    # Everything that changes the answer, so the cache key changes with it.
+    return {
+        "units": list(problem.capacity_units),
+        "orders": [
+            [
+                o.id,
+                o.location.lat,
+                o.location.lon,
+                list(o.demand),
+                [[w.start, w.end] for w in o.time_windows],
+                o.service_time,
+                sorted(o.skills),
+                o.priority,
+            ]
+            for o in problem.orders
+        ],
+        "vehicles": [
+            [
+                v.id,
+                v.start_depot,
+                v.end_depot,
+                list(v.capacity),
+                v.shift_start,
+                v.shift_end,
+                sorted(v.skills),
+                v.cost_per_km,
+                v.cost_per_hour,
+                v.fixed_cost,
+                [[b.earliest, b.latest, b.duration] for b in v.breaks],
+            ]
+            for v in problem.vehicles
+        ],
+    }
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """A JSON-safe copy of a solver plan (for the cache and the API)."""
+    data = asdict(plan)
+    for item in data["unassigned"]:
+        item["reason"] = str(item["reason"])
+    return data
+
+
+def plan_from_json(data: dict[str, Any]) -> Plan:
+    """The solver plan back from `plan_to_json`."""
+    routes = tuple(
+        SolverRoute(
+            vehicle_id=r["vehicle_id"],
+            stops=tuple(
+                SolverStop(
+                    s["order_id"], s["arrival"], s["start"], s["departure"], tuple(s["load"])
+                )
+                for s in r["stops"]
+            ),
+            start_time=r["start_time"],
+            end_time=r["end_time"],
+            distance=r["distance"],
+            duration=r["duration"],
+            load=tuple(r["load"]),
+            cost=r["cost"],
+            breaks=tuple(BreakSlot(b["start"], b["duration"]) for b in r.get("breaks", ())),
+        )
+        for r in data["routes"]
+    )
+    return Plan(
+        routes=routes,
+        unassigned=tuple(
+            Unassigned(u["order_id"], Reason(u["reason"]), u["detail"]) for u in data["unassigned"]
+        ),
+        cost=data["cost"],
+        distance=data["distance"],
+        duration=data["duration"],
+        engine=data["engine"],
+        solve_time=data["solve_time"],
+        score=data["score"],
+        capacity_units=tuple(data.get("capacity_units", ())),
+    )
+
+
+def _event(session: Session, request_id: str, event_type: str, data: dict[str, Any]) -> None:
+    session.add(
+        OptimizationEvent(
+            event_id=uuid.uuid4().hex,
+            request_id=request_id,
+            event_type=event_type,
+            event_data=data,
+            timestamp=utcnow(),
+        )
+    )
+
+
+def _request_values(
+    planning: PlanningInput, request: PlanRequest, status: str, requested_by: str
+) -> dict[str, Any]:
+    problem = planning.problem
+    return {
+        "vehicle_id": request.vehicle_ids[0] if len(request.vehicle_ids) == 1 else None,
+        "depot_id": request.depot_id,
+        "priority": request.priority,
+        "constraints": {
+            "service_date": request.service_date.isoformat(),
+            "engine": request.engine,
+            "time_limit_s": request.time_limit_s,
+            "breaks": request.breaks,
+            "vehicle_ids": [int(v.id) for v in problem.vehicles],
+        },
+        "delivery_locations": [
+            {
+                "order_id": int(o.id),
+                "lat": o.location.lat,
+                "lon": o.location.lon,
+                "demand": dict(zip(problem.capacity_units, o.demand, strict=True)),
+            }
+            for o in problem.orders
+        ],
+        "time_windows": [
+            {"order_id": int(o.id), "windows": [[w.start, w.end] for w in o.time_windows]}
+            for o in problem.orders
+        ],
+        "vehicle_capacity": {
+            v.id: dict(zip(problem.capacity_units, v.capacity, strict=True))
+            for v in problem.vehicles
+        },
+        "special_requirements": sorted({s for o in problem.orders for s in o.skills}),
+        "status": status,
+        "meta": {"requested_by": requested_by, "request_hash": request_hash(planning.payload)},
+    }
+
+
+class _Throttle:
+    """Lets a progress report through at most every `interval` seconds."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    def ready(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            if now - self.last < self.interval:
+                return False
+            self.last = now
+            return True
+
+
+def run_plan(
+    database: Database,
+    cache: ResultCache | None,
+    *,
+    request_id: str,
+    request: PlanRequest,
+    requested_by: str,
+    on_progress: ProgressCallback | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> PlanOutcome:
+    """Plan a depot's day: store the request, solve (or hit the cache), store the plan."""
+    started = time.monotonic()
+    with database.session() as session:
+        planning = build_problem(session, request=request)
+        upsert_request(
+            session,
+            request_id=request_id,
+            values=_request_values(planning, request, "running", requested_by),
+        )
+        _event(session, request_id, "created", {"orders": len(planning.problem.orders)})
+    key = request_hash(planning.payload)
+    cached = cache.get_response(key) if cache else None
+    if cached is not None and "plan" in cached:
+        plan = plan_from_json(cached["plan"])
+        return _store_plan(
+            database,
+            planning,
+            request,
+            request_id,
+            plan,
+            started,
+            cache_hit=True,
+            status="completed",
+        )
+
+    throttle = _Throttle(1.0)
+    improved: list[dict[str, Any]] = []
+
+    def on_improve(best_cost: float, elapsed: float) -> None:
+        report = {
+            "best_cost": round(best_cost, 2),
+            "elapsed_s": round(elapsed, 2),
+            "engine": request.engine,
+            "time_limit_s": request.time_limit_s,
+        }
+        improved.append(report)
+        if on_progress is not None and throttle.ready():
+            on_progress(report)
+
+    with database.session() as session:
+        _event(
+            session,
+            request_id,
+            "started",
+            {"engine": request.engine, "time_limit_s": request.time_limit_s},
+        )
+    try:
+        plan = solve(
+            planning.problem,
+            engine=request.engine,
+            time_limit=request.time_limit_s,
+            on_improve=on_improve,
+            cancel=cancel,
+            seed=request.seed,
+        )
+    except ProblemError as exc:
+        return _fail(database, request_id, f"{exc.field}: {exc.message}")
+    except Exception as exc:  # noqa: BLE001 - a failed solve is recorded, never lost
+        log.exception("solve failed for %s", request_id)
+        return _fail(database, request_id, f"solver error: {type(exc).__name__}")
+    cancelled = bool(cancel and cancel())
+    if improved:
+        with database.session() as session:
+            _event(
+                session,
+                request_id,
+                "improved",
+                {"count": len(improved), "best": improved[-1], "first": improved[0]},
+            )
+    outcome = _store_plan(
+        database,
+        planning,
+        request,
+        request_id,
+        plan,
+        started,
+        cache_hit=False,
+        status="cancelled" if cancelled else "completed",
+    )
+    if cache and not cancelled and outcome.response_id:
+        cache.put_request(key, planning.payload)
+        cache.put_response(
+            key,
+            {
+                "optimization_score": plan.score,
+                "plan": plan_to_json(plan),
+                "response_id": outcome.response_id,
+            },
+        )
+    return outcome
+
+
+def _fail(database: Database, request_id: str, message: str) -> PlanOutcome:
+    with database.session() as session:
+        session.execute(
+            update(OptimizationRequest)
+            .where(OptimizationRequest.request_id == request_id)
+            .values(status="failed", updated_at=utcnow())
+        )
+        _event(session, request_id, "failed", {"error": message})
+    return PlanOutcome(request_id, None, "failed", error=message)
+
+
+def _store_plan(
+    database: Database,
+    planning: PlanningInput,
+    request: PlanRequest,
+    request_id: str,
+    plan: Plan,
+    started: float,
+    *,
+    cache_hit: bool,
+    status: str,
+) -> PlanOutcome:
+    response_id = uuid.uuid4().hex
+    fuel = co2 = 0.0
+    for route in plan.routes:
+        vehicle = planning.vehicles[route.vehicle_id]
+        litres = route.distance / 1000 * vehicle["fuel_l_per_km"]
+        fuel += litres
+        co2 += litres * vehicle["co2_kg_per_l"]
+    planning_s = time.monotonic() - started
+    units = plan.capacity_units
+    summary = {
+        "score": round(plan.score, 4),
+        "distance_km": round(plan.distance / 1000, 2),
+        "duration_min": round(plan.duration / 60, 1),
+        "cost": round(plan.cost, 2),
+        "fuel_l": round(fuel, 2),
+        "co2_kg": round(co2, 2),
+        "vehicles_used": plan.vehicles_used,
+        "vehicles": len(planning.problem.vehicles),
+        "orders": len(planning.problem.orders),
+        "unassigned": len(plan.unassigned),
+        "engine": plan.engine,
+        "solve_s": round(plan.solve_time, 2),
+        "planning_s": round(planning_s, 2),
+        "cache_hit": cache_hit,
+    }
+    with database.session() as session:
+        version = 1 + (
+            session.scalar(
+                select(func.count())
+                .select_from(OptimizationResponse)
+                .join(OptimizationRequest)
+                .where(
+                    OptimizationRequest.depot_id == request.depot_id,
+                    OptimizationRequest.vehicle_id.is_(None),
+                    OptimizationRequest.status.in_(("completed", "cancelled")),
+                    OptimizationResponse.meta["service_date"].as_string()
+                    == request.service_date.isoformat(),
+                )
+            )
+            or 0
+        )
+        session.add(
+            OptimizationResponse(
+                response_id=response_id,
+                request_id=request_id,
+                optimization_score=plan.score,
+                distance=summary["distance_km"],
+                duration=summary["duration_min"],
+                route_sequence=[
+                    {
+                        "vehicle_id": int(r.vehicle_id),
+                        "order_ids": [int(s.order_id) for s in r.stops],
+                    }
+                    for r in plan.routes
+                    if r.stops
+                ],
+                vehicle_load={
+                    r.vehicle_id: dict(zip(units, r.load, strict=True))
+                    for r in plan.routes
+                    if r.stops
+                },
+                fuel_consumption=summary["fuel_l"],
+                carbon_emissions=summary["co2_kg"],
+                meta={
+                    **summary,
+                    "version": version,
+                    "service_date": request.service_date.isoformat(),
+                    "depot_id": request.depot_id,
+                    "unassigned_orders": [
+                        {"order_id": int(u.order_id), "reason": str(u.reason), "detail": u.detail}
+                        for u in plan.unassigned
+                    ],
+                },
+            )
+        )
+        session.flush()
+        _add_routes(session, planning, request, response_id, plan)
+        session.execute(
+            update(OptimizationRequest)
+            .where(OptimizationRequest.request_id == request_id)
+            .values(status=status, updated_at=utcnow())
+        )
+        _event(session, request_id, status, {**summary, "response_id": response_id})
+    return PlanOutcome(request_id, response_id, status, cache_hit, {**summary, "version": version})
+
+
+def _add_routes(
+    session: Session, planning: PlanningInput, request: PlanRequest, response_id: str, plan: Plan
+) -> None:
+    origin = planning.origin
+    depots = {d.id: d.location for d in planning.problem.depots}
+    units = plan.capacity_units
+
+    def at(seconds: float) -> datetime:
+        return origin + timedelta(seconds=seconds)
+
+    for route in plan.routes:
+        if not route.stops:
+            continue
+        vehicle = planning.vehicles[route.vehicle_id]
+        start = depots[str(vehicle["start_depot_id"])]
+        end = depots[str(vehicle["end_depot_id"])]
+        stops = [
+            RouteStop(
+                sequence=0,
+                kind="start",
+                lat=start.lat,
+                lon=start.lon,
+                planned_arrival_at=at(route.start_time),
+                planned_departure_at=at(route.start_time),
+            )
+        ]
+        events: list[tuple[float, RouteStop]] = []
+        for stop in route.stops:
+            order = planning.orders[stop.order_id]
+            events.append(
+                (
+                    stop.arrival,
+                    RouteStop(
+                        sequence=0,
+                        kind="delivery",
+                        order_id=order["id"],
+                        lat=order["lat"],
+                        lon=order["lon"],
+                        planned_arrival_at=at(stop.arrival),
+                        planned_departure_at=at(stop.departure),
+                        load_after=dict(zip(units, stop.load, strict=True)),
+                    ),
+                )
+            )
+        for brk in route.breaks:
+            events.append(
+                (
+                    brk.start,
+                    RouteStop(
+                        sequence=0,
+                        kind="break",
+                        lat=0.0,
+                        lon=0.0,
+                        planned_arrival_at=at(brk.start),
+                        planned_departure_at=at(brk.start + brk.duration),
+                    ),
+                )
+            )
+        events.sort(key=lambda item: item[0])
+        # A break happens wherever the driver is: at the previous stop's place.
+        for _, item in events:
+            if item.kind == "break":
+                item.lat, item.lon = stops[-1].lat, stops[-1].lon
+            stops.append(item)
+        stops.append(
+            RouteStop(
+                sequence=0,
+                kind="end",
+                lat=end.lat,
+                lon=end.lon,
+                planned_arrival_at=at(route.end_time),
+                planned_departure_at=at(route.end_time),
+            )
+        )
+        for sequence, stop_row in enumerate(stops):
+            stop_row.sequence = sequence
+        session.add(
+            Route(
+                response_id=response_id,
+                vehicle_id=vehicle["id"],
+                depot_id=request.depot_id,
+                service_date=request.service_date,
+                status="proposed",
+                planned_start_at=at(route.start_time),
+                planned_end_at=at(route.end_time),
+                planned_distance_km=round(route.distance / 1000, 3),
+                planned_duration_min=round(route.duration / 60, 2),
+                geometry=[[s.lat, s.lon] for s in stops if s.kind != "break"],
+                stops=stops,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class AcceptedPlan:
+    """The result of accepting a plan: what changed, for the broadcast."""
+
+    response_id: str
+    request_id: str
+    depot_id: int
+    service_date: str
+    route_ids: list[int]
+    vehicle_ids: list[int]
+    orders_planned: int
+
+
+def accept_plan(session: Session, *, response_id: str, principal: Principal) -> AcceptedPlan:
+    """Make a stored plan the active one for its depot and day; supersede the previous one."""
+    response = session.get(OptimizationResponse, response_id)
+    if response is None:
+        raise PlanningError("response_id", "unknown plan")
+    request = response.request
+    if not principal.sees_depot(request.depot_id):
+        raise PlanningError("response_id", "unknown plan")
+    routes = list(session.scalars(select(Route).where(Route.response_id == response_id)))
+    if not routes:
+        raise PlanningError("response_id", "this plan has no routes to accept")
+    service_date = routes[0].service_date
+    depot_id = routes[0].depot_id
+    session.execute(
+        update(Route)
+        .where(
+            Route.depot_id == depot_id,
+            Route.service_date == service_date,
+            Route.status.in_(("active", "proposed")),
+            Route.response_id != response_id,
+        )
+        .values(status="superseded")
+    )
+    session.execute(update(Route).where(Route.response_id == response_id).values(status="active"))
+    stops = session.execute(
+        select(RouteStop.order_id, Route.vehicle_id)
+        .join(Route, Route.id == RouteStop.route_id)
+        .where(Route.response_id == response_id, RouteStop.order_id.is_not(None))
+    ).all()
+    now = utcnow()
+    planned = 0
+    for vehicle_id in {v for _, v in stops}:
+        order_ids = [o for o, v in stops if v == vehicle_id]
+        result = session.execute(
+            update(Order)
+            .where(Order.id.in_(order_ids), Order.status.in_(PLANNABLE_STATUSES))
+            .values(status=OrderStatus.PLANNED.value, vehicle_id=vehicle_id, planned_at=now)
+        )
+        planned += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # Orders of the day this plan leaves out go back to the unplanned pool.
+    planned_ids = [o for o, _ in stops]
+    session.execute(
+        update(Order)
+        .where(
+            Order.depot_id == depot_id,
+            Order.service_date == service_date,
+            Order.status == OrderStatus.PLANNED.value,
+            Order.id.not_in(planned_ids),
+        )
+        .values(status=OrderStatus.NEW.value, vehicle_id=None, planned_at=None)
+    )
+    _event(
+        session,
+        request.request_id,
+        "accepted",
+        {"response_id": response_id, "by": principal.username, "routes": len(routes)},
+    )
+    return AcceptedPlan(
+        response_id=response_id,
+        request_id=request.request_id,
+        depot_id=depot_id,
+        service_date=service_date.isoformat(),
+        route_ids=[r.id for r in routes],
+        vehicle_ids=sorted({r.vehicle_id for r in routes}),
+        orders_planned=planned,
+    )

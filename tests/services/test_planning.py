@@ -1,0 +1,187 @@
+"""Planning a depot's day for real: problem from the database, solve, store, cache, accept."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from backend.auth.permissions import make_principal
+from backend.cache import make_result_cache
+from backend.config import load_settings
+from backend.db.engine import Database
+from backend.db.models import (
+    Depot,
+    OptimizationEvent,
+    OptimizationRequest,
+    OptimizationResponse,
+    Order,
+    Route,
+    Vehicle,
+)
+from backend.services.planning import PlanningError, PlanRequest, accept_plan, run_plan
+
+DAY = date(2026, 11, 27)
+TZ = ZoneInfo("America/Chicago")
+ADMIN = make_principal(user_id=1, username="admin", role="admin")
+
+
+def _at(hour: float) -> datetime:
+    local = datetime.combine(DAY, time(0), tzinfo=TZ) + timedelta(hours=hour)
+    return local.astimezone(UTC)
+
+
+def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None = None) -> int:
+    """One depot, three vans, `orders` orders around the West Loop with morning/afternoon windows."""
+    with db.session() as session:
+        depot = Depot(name="North", lat=41.90, lon=-87.66, timezone="America/Chicago")
+        session.add(depot)
+        session.flush()
+        for i in range(3):
+            session.add(Vehicle(
+                name=f"VAN-{i}", vehicle_type="cargo_van", depot_id=depot.id,
+                start_depot_id=depot.id, end_depot_id=depot.id, capacity={"kg": 400, "m3": 4},
+                fuel_l_per_km=0.11, cost_per_km=0.5, cost_per_hour=25, fixed_cost=40,
+                shift_start=time(8), shift_end=time(17), skills=[],
+            ))
+        for i in range(orders):
+            start, end = (8, 12) if i % 2 else (12, 17)
+            skills = [skill_for_last] if skill_for_last and i == orders - 1 else []
+            session.add(Order(
+                reference=f"O-{i}", depot_id=depot.id, service_date=DAY, customer_name=f"C{i}",
+                lat=41.86 + 0.006 * (i % 6), lon=-87.70 + 0.01 * (i // 6), demand={"kg": 30},
+                service_minutes=5, priority=5, required_skills=skills,
+                time_windows=[{"start": _at(start).isoformat(), "end": _at(end).isoformat()}],
+                window_start=_at(start), window_end=_at(end),
+            ))
+        return depot.id
+
+
+def _plan(db: Database, cache, depot_id: int, **kw) -> object:
+    request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=1, **kw)
+    return run_plan(db, cache, request_id=uuid.uuid4().hex, request=request, requested_by="t")
+
+
+@pytest.fixture
+def cache(data_dir):
+    return make_result_cache(load_settings(DATA_DIR=str(data_dir), REDIS_URL=None))
+
+
+def test_plans_every_order_inside_its_window_and_stores_the_plan(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    assert outcome.status == "completed" and not outcome.cache_hit
+    assert outcome.summary["orders"] == 12 and outcome.summary["unassigned"] == 0
+    with database.session() as session:
+        response = session.get(OptimizationResponse, outcome.response_id)
+        assert 0 < response.optimization_score <= 1 and response.distance > 0
+        assert response.fuel_consumption == pytest.approx(response.distance * 0.11, rel=0.01)
+        assert response.carbon_emissions == pytest.approx(response.fuel_consumption * 2.68, rel=0.01)
+        routes = session.scalars(select(Route).where(Route.response_id == outcome.response_id)).all()
+        orders = {o.id: o for o in session.scalars(select(Order))}
+        served = [s.order_id for r in routes for s in r.stops if s.kind == "delivery"]
+        assert sorted(served) == sorted(orders)
+        for route in routes:
+            assert route.status == "proposed" and route.stops[0].kind == "start"
+            assert route.stops[-1].kind == "end"
+            for stop in route.stops:
+                if stop.kind == "delivery":
+                    order = orders[stop.order_id]
+                    assert order.window_start <= stop.planned_departure_at
+                    assert stop.planned_arrival_at <= order.window_end + timedelta(minutes=1)
+        request = session.get(OptimizationRequest, outcome.request_id)
+        assert request.status == "completed" and len(request.delivery_locations) == 12
+        events = [e.event_type for e in session.scalars(
+            select(OptimizationEvent).where(OptimizationEvent.request_id == outcome.request_id)
+            .order_by(OptimizationEvent.timestamp))]
+        assert events[0] == "created" and events[-1] == "completed" and "started" in events
+
+
+def test_same_request_hits_the_cache(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    first = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    second = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    assert not first.cache_hit and second.cache_hit
+    assert second.summary["distance_km"] == first.summary["distance_km"]
+    assert second.summary["version"] == first.summary["version"] + 1
+    third = _plan(database, cache, depot_id, engine="ortools", breaks=True)
+    assert not third.cache_hit  # a different request, a different key
+
+
+def test_cancel_keeps_the_best_plan_so_far(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=30, engine="ortools")
+    outcome = run_plan(database, cache, request_id=uuid.uuid4().hex, request=request,
+                       requested_by="t", cancel=lambda: True)
+    assert outcome.status == "cancelled" and outcome.response_id is not None
+    assert outcome.summary["solve_s"] < 10
+
+
+def test_an_order_no_vehicle_can_serve_comes_back_with_its_reason(database, cache) -> None:
+    depot_id = seed_small_day(database, skill_for_last="refrigerated")
+    outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    assert outcome.status == "completed" and outcome.summary["unassigned"] == 1
+    with database.session() as session:
+        meta = session.get(OptimizationResponse, outcome.response_id).meta
+    assert meta["unassigned_orders"][0]["reason"] == "skill"
+
+
+def test_breaks_are_planned_for_long_shifts(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    outcome = _plan(database, cache, depot_id, engine="ortools", breaks=True)
+    with database.session() as session:
+        routes = session.scalars(select(Route).where(Route.response_id == outcome.response_id))
+        kinds = [[s.kind for s in r.stops] for r in routes]
+    assert all(k.count("break") == 1 for k in kinds)
+
+
+def test_accept_activates_routes_assigns_orders_and_supersedes(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    first = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    second = _plan(database, cache, depot_id, engine="pyvrp", breaks=False)
+    with database.session() as session:
+        accepted = accept_plan(session, response_id=first.response_id, principal=ADMIN)
+    assert accepted.orders_planned == 12 and accepted.depot_id == depot_id
+    with database.session() as session:
+        accept_plan(session, response_id=second.response_id, principal=ADMIN)
+    with database.session() as session:
+        statuses = {r.response_id: r.status for r in session.scalars(select(Route))}
+        orders = session.scalars(select(Order)).all()
+    assert {s for rid, s in statuses.items() if rid == first.response_id} == {"superseded"}
+    assert {s for rid, s in statuses.items() if rid == second.response_id} == {"active"}
+    assert all(o.status == "planned" and o.vehicle_id for o in orders)
+
+
+def test_dispatcher_of_another_depot_cannot_accept(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    other = make_principal(user_id=2, username="d", role="dispatcher", depot_ids=[depot_id + 1])
+    with pytest.raises(PlanningError, match="unknown plan"), database.session() as session:
+        accept_plan(session, response_id=outcome.response_id, principal=other)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"engine": "magic"}, "engine"), ({"time_limit_s": 0}, "time_limit_s"),
+     ({"time_limit_s": 1000}, "time_limit_s"), ({"priority": 11}, "priority")],
+)
+def test_bad_requests_name_the_field(fields: dict, field: str) -> None:
+    with pytest.raises(PlanningError) as raised:
+        PlanRequest(depot_id=1, service_date=DAY, **fields)
+    assert raised.value.field == field
+
+
+def test_unknown_depot_and_empty_fleet_are_refused(database, cache) -> None:
+    with pytest.raises(PlanningError) as raised:
+        _plan(database, cache, 999)
+    assert raised.value.field == "depot_id"
+    with database.session() as session:
+        session.add(Depot(name="Empty", lat=41.8, lon=-87.6))
+    with database.session() as session:
+        empty_id = session.scalar(select(Depot.id).where(Depot.name == "Empty"))
+    with pytest.raises(PlanningError) as raised:
+        _plan(database, cache, empty_id)
+    assert raised.value.field == "vehicle_ids"
