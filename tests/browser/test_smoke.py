@@ -60,6 +60,7 @@ def shot(page, directory: Path, name: str) -> None:
 def open_via_nav(page, nav_id: str, path: str) -> None:
     page.click(f"#{nav_id}")
     page.wait_for_url(re.compile(re.escape(path) + r"$"))
+    page.wait_for_selector(f"#{nav_id}[aria-current='page']")
 
 
 def test_dispatcher_opens_every_page(page, live_app, screenshot_dir) -> None:
