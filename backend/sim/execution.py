@@ -130,7 +130,7 @@ class RouteRun:
                 {"stop_sequence": k + 1, "on_time": bool(on_time), "late_minutes": round(late, 1)},
             )
             if failed:
-                reason = _failure_reason(business, late, float(service_noise[k]))
+                reason = _failure_reason(business, late, float(fail_draw[k]) / p_fail)
                 finish = begin + 3.0 + 5.0 * float(extra[k, 3])
                 row.update(status="failed", failed_at=local_ts(day, finish), failure_reason=reason)
                 self._event(
@@ -411,14 +411,13 @@ class RouteRun:
         }
 
 
-def _failure_reason(business: bool, late: float, draw: float) -> str:
-    if business and late > 0:
-        return "business_closed"
-    if draw > 1.4:
-        return "access_problem"
-    if draw < 0.55:
-        return "refused_damaged" if business else "address_not_found"
-    return "customer_not_home" if not business else "access_problem"
+def _failure_reason(business: bool, late: float, u: float) -> str:
+    # `u` is uniform on [0, 1): the failure draw rescaled, so reasons cost no extra randomness.
+    if business:
+        if late > 0:
+            return "business_closed"
+        return "access_problem" if u < 0.6 else "refused_damaged" if u < 0.85 else "wrong_address"
+    return "customer_not_home" if u < 0.7 else "access_problem" if u < 0.9 else "wrong_address"
 
 
 def _grid_path(
