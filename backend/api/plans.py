@@ -15,7 +15,7 @@ from backend.api.errors import ApiError, ErrorResponse, require
 from backend.api.hooks import permission
 from backend.cache import make_store
 from backend.db.models import Depot, OptimizationResponse, Route
-from backend.db.queries.optimization import get_request, latest_response
+from backend.db.queries.optimization import get_request, latest_response, upsert_request
 from backend.jobs.control import JobControl
 from backend.jobs.planning import job_payload, start_plan_job
 from backend.runtime import current_runtime
@@ -92,11 +92,23 @@ def create_plan_view(body: PlanCreate):
     runtime = current_runtime()
     if not principal.sees_depot(body.depot_id):
         raise ApiError(404, "not_found", f"depot {body.depot_id} not found", "depot_id")
+    job_id = uuid.uuid4().hex
+    fields = body.model_dump(mode="json")
     with runtime.db.session() as session:
         if session.get(Depot, body.depot_id) is None:
             raise ApiError(404, "not_found", f"depot {body.depot_id} not found", "depot_id")
-    job_id = uuid.uuid4().hex
-    fields = body.model_dump(mode="json")
+        # Recorded before the job starts, so the job id can be followed at once.
+        upsert_request(
+            session,
+            request_id=job_id,
+            values={
+                "depot_id": body.depot_id,
+                "priority": body.priority,
+                "constraints": fields,
+                "status": "pending",
+                "meta": {"requested_by": principal.username},
+            },
+        )
     start_plan_job(
         runtime.settings,
         job_payload(

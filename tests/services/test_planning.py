@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -20,44 +19,11 @@ from backend.db.models import (
     OptimizationResponse,
     Order,
     Route,
-    Vehicle,
 )
 from backend.services.planning import PlanningError, PlanRequest, accept_plan, run_plan
+from factories import DAY, seed_small_day
 
-DAY = date(2026, 11, 27)
-TZ = ZoneInfo("America/Chicago")
 ADMIN = make_principal(user_id=1, username="admin", role="admin")
-
-
-def _at(hour: float) -> datetime:
-    local = datetime.combine(DAY, time(0), tzinfo=TZ) + timedelta(hours=hour)
-    return local.astimezone(UTC)
-
-
-def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None = None) -> int:
-    """One depot, three vans, `orders` orders around the West Loop with morning/afternoon windows."""
-    with db.session() as session:
-        depot = Depot(name="North", lat=41.90, lon=-87.66, timezone="America/Chicago")
-        session.add(depot)
-        session.flush()
-        for i in range(3):
-            session.add(Vehicle(
-                name=f"VAN-{i}", vehicle_type="cargo_van", depot_id=depot.id,
-                start_depot_id=depot.id, end_depot_id=depot.id, capacity={"kg": 400, "m3": 4},
-                fuel_l_per_km=0.11, cost_per_km=0.5, cost_per_hour=25, fixed_cost=40,
-                shift_start=time(8), shift_end=time(17), skills=[],
-            ))
-        for i in range(orders):
-            start, end = (8, 12) if i % 2 else (12, 17)
-            skills = [skill_for_last] if skill_for_last and i == orders - 1 else []
-            session.add(Order(
-                reference=f"O-{i}", depot_id=depot.id, service_date=DAY, customer_name=f"C{i}",
-                lat=41.86 + 0.006 * (i % 6), lon=-87.70 + 0.01 * (i // 6), demand={"kg": 30},
-                service_minutes=5, priority=5, required_skills=skills,
-                time_windows=[{"start": _at(start).isoformat(), "end": _at(end).isoformat()}],
-                window_start=_at(start), window_end=_at(end),
-            ))
-        return depot.id
 
 
 def _plan(db: Database, cache, depot_id: int, **kw) -> object:
@@ -79,8 +45,12 @@ def test_plans_every_order_inside_its_window_and_stores_the_plan(database, cache
         response = session.get(OptimizationResponse, outcome.response_id)
         assert 0 < response.optimization_score <= 1 and response.distance > 0
         assert response.fuel_consumption == pytest.approx(response.distance * 0.11, rel=0.01)
-        assert response.carbon_emissions == pytest.approx(response.fuel_consumption * 2.68, rel=0.01)
-        routes = session.scalars(select(Route).where(Route.response_id == outcome.response_id)).all()
+        assert response.carbon_emissions == pytest.approx(
+            response.fuel_consumption * 2.68, rel=0.01
+        )
+        routes = session.scalars(
+            select(Route).where(Route.response_id == outcome.response_id)
+        ).all()
         orders = {o.id: o for o in session.scalars(select(Order))}
         served = [s.order_id for r in routes for s in r.stops if s.kind == "delivery"]
         assert sorted(served) == sorted(orders)
@@ -94,9 +64,14 @@ def test_plans_every_order_inside_its_window_and_stores_the_plan(database, cache
                     assert stop.planned_arrival_at <= order.window_end + timedelta(minutes=1)
         request = session.get(OptimizationRequest, outcome.request_id)
         assert request.status == "completed" and len(request.delivery_locations) == 12
-        events = [e.event_type for e in session.scalars(
-            select(OptimizationEvent).where(OptimizationEvent.request_id == outcome.request_id)
-            .order_by(OptimizationEvent.timestamp))]
+        events = [
+            e.event_type
+            for e in session.scalars(
+                select(OptimizationEvent)
+                .where(OptimizationEvent.request_id == outcome.request_id)
+                .order_by(OptimizationEvent.timestamp)
+            )
+        ]
         assert events[0] == "created" and events[-1] == "completed" and "started" in events
 
 
@@ -114,8 +89,14 @@ def test_same_request_hits_the_cache(database, cache) -> None:
 def test_cancel_keeps_the_best_plan_so_far(database, cache) -> None:
     depot_id = seed_small_day(database)
     request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=30, engine="ortools")
-    outcome = run_plan(database, cache, request_id=uuid.uuid4().hex, request=request,
-                       requested_by="t", cancel=lambda: True)
+    outcome = run_plan(
+        database,
+        cache,
+        request_id=uuid.uuid4().hex,
+        request=request,
+        requested_by="t",
+        cancel=lambda: True,
+    )
     assert outcome.status == "cancelled" and outcome.response_id is not None
     assert outcome.summary["solve_s"] < 10
 
@@ -165,8 +146,12 @@ def test_dispatcher_of_another_depot_cannot_accept(database, cache) -> None:
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"engine": "magic"}, "engine"), ({"time_limit_s": 0}, "time_limit_s"),
-     ({"time_limit_s": 1000}, "time_limit_s"), ({"priority": 11}, "priority")],
+    [
+        ({"engine": "magic"}, "engine"),
+        ({"time_limit_s": 0}, "time_limit_s"),
+        ({"time_limit_s": 1000}, "time_limit_s"),
+        ({"priority": 11}, "priority"),
+    ],
 )
 def test_bad_requests_name_the_field(fields: dict, field: str) -> None:
     with pytest.raises(PlanningError) as raised:

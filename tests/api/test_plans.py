@@ -1,0 +1,117 @@
+"""/api/v1/plans end to end: a real job process plans, the API follows, cancels and accepts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from backend.auth.tokens import issue_token
+from backend.auth.users import create_user
+from backend.config import load_settings
+from backend.db.migrate import upgrade
+from backend.db.models import Order, Route
+from factories import DAY, seed_small_day
+
+
+@pytest.fixture
+def plans_app(data_dir: Path):
+    from app import create_app
+
+    dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
+    runtime = dash_app.server.extensions["fleet"]
+    upgrade(runtime.db.engine)
+    depot_id = seed_small_day(runtime.db)
+    tokens = {}
+    with runtime.db.session() as session:
+        for name, role, depots in (("disp", "dispatcher", [depot_id]),
+                                   ("other", "dispatcher", []), ("boss", "manager", [])):
+            user = create_user(session, username=name, password="password-1", role=role,
+                               depot_ids=depots)
+            tokens[name] = issue_token(session, user=user)
+    dash_app.tokens, dash_app.depot_id = tokens, depot_id
+    yield dash_app
+    runtime.db.engine.dispose()
+
+
+def _client(app, who: str):
+    client = app.server.test_client()
+    headers = {"Authorization": f"Bearer {app.tokens[who]}"}
+    return lambda method, path, **kw: client.open(path, method=method, headers=headers, **kw)
+
+
+def _wait(call, job_id: str, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = call("GET", f"/api/v1/plans/{job_id}").json
+        if body["status"] not in ("pending", "running") and body["plan"]:
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish: {body}")
+
+
+@pytest.mark.slow
+def test_plan_job_runs_in_the_background_and_can_be_accepted(plans_app) -> None:
+    call = _client(plans_app, "disp")
+    started = call("POST", "/api/v1/plans", json={
+        "depot_id": plans_app.depot_id, "service_date": DAY.isoformat(), "time_limit_s": 2,
+        "engine": "ortools"})
+    assert started.status_code == 202, started.json
+    job_id = started.json["job_id"]
+    done = _wait(call, job_id)
+    assert done["status"] == "completed"
+    plan = done["plan"]
+    assert plan["summary"]["unassigned"] == 0 and plan["distance_km"] > 0
+    assert sum(len(r["order_ids"]) for r in plan["routes"]) == 12
+    assert call("POST", f"/api/v1/plans/{job_id}/cancel").status_code == 409
+    accepted = call("POST", f"/api/v1/plans/{job_id}/accept")
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
+    runtime = plans_app.server.extensions["fleet"]
+    with runtime.db.session() as session:
+        assert {o.status for o in session.scalars(select(Order))} == {"planned"}
+        assert {r.status for r in session.scalars(select(Route))} == {"active"}
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_long_job_and_keeps_its_best_plan(plans_app) -> None:
+    call = _client(plans_app, "disp")
+    job_id = call("POST", "/api/v1/plans", json={
+        "depot_id": plans_app.depot_id, "service_date": DAY.isoformat(), "time_limit_s": 120,
+        "engine": "ortools"}).json["job_id"]
+    deadline = time.monotonic() + 30
+    while call("GET", f"/api/v1/plans/{job_id}").json["status"] != "running":
+        assert time.monotonic() < deadline, "job never started"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    assert call("POST", f"/api/v1/plans/{job_id}/cancel").status_code == 202
+    started = time.monotonic()
+    done = _wait(call, job_id, timeout=30)
+    assert done["status"] == "cancelled" and time.monotonic() - started < 20
+    assert done["plan"]["routes"]
+
+
+def test_bad_requests_name_the_field(plans_app) -> None:
+    call = _client(plans_app, "disp")
+    day = DAY.isoformat()
+    for body, field in (
+        ({"depot_id": plans_app.depot_id, "service_date": day, "engine": "magic"}, "engine"),
+        ({"depot_id": plans_app.depot_id, "service_date": day, "time_limit_s": 0},
+         "time_limit_s"),
+        ({"depot_id": plans_app.depot_id, "service_date": "yesterday"}, "service_date"),
+        ({"service_date": day}, "depot_id"),
+        ({"depot_id": plans_app.depot_id, "service_date": day, "colour": "red"}, "colour"),
+    ):
+        response = call("POST", "/api/v1/plans", json=body)
+        assert response.status_code == 422, body
+        assert response.json["error"]["field"] == field
+
+
+def test_scope_and_roles(plans_app) -> None:
+    body = {"depot_id": plans_app.depot_id, "service_date": DAY.isoformat()}
+    assert _client(plans_app, "other")("POST", "/api/v1/plans", json=body).status_code == 404
+    assert _client(plans_app, "boss")("POST", "/api/v1/plans", json=body).status_code == 403
+    missing = _client(plans_app, "disp")("GET", "/api/v1/plans/" + "0" * 32)
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    assert _client(plans_app, "disp")("GET", "/api/v1/plans/not-an-id").status_code == 422

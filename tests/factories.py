@@ -1,0 +1,64 @@
+"""Small, named test data built through the real models (no mocks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from backend.db.engine import Database
+from backend.db.models import Depot, Order, Vehicle
+
+DAY = date(2026, 11, 27)
+TZ = ZoneInfo("America/Chicago")
+
+
+def _at(hour: float) -> datetime:
+    local = datetime.combine(DAY, time(0), tzinfo=TZ) + timedelta(hours=hour)
+    return local.astimezone(UTC)
+
+
+def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None = None) -> int:
+    """One depot, three vans and `orders` West Loop orders with morning or afternoon windows."""
+    with db.session() as session:
+        depot = Depot(name="North", lat=41.90, lon=-87.66, timezone="America/Chicago")
+        session.add(depot)
+        session.flush()
+        for i in range(3):
+            session.add(
+                Vehicle(
+                    name=f"VAN-{i}",
+                    vehicle_type="cargo_van",
+                    depot_id=depot.id,
+                    start_depot_id=depot.id,
+                    end_depot_id=depot.id,
+                    capacity={"kg": 400, "m3": 4},
+                    fuel_l_per_km=0.11,
+                    cost_per_km=0.5,
+                    cost_per_hour=25,
+                    fixed_cost=40,
+                    shift_start=time(8),
+                    shift_end=time(17),
+                    skills=[],
+                )
+            )
+        for i in range(orders):
+            start, end = (8, 12) if i % 2 else (12, 17)
+            skills = [skill_for_last] if skill_for_last and i == orders - 1 else []
+            session.add(
+                Order(
+                    reference=f"O-{i}",
+                    depot_id=depot.id,
+                    service_date=DAY,
+                    customer_name=f"C{i}",
+                    lat=41.86 + 0.006 * (i % 6),
+                    lon=-87.70 + 0.01 * (i // 6),
+                    demand={"kg": 30},
+                    service_minutes=5,
+                    priority=5,
+                    required_skills=skills,
+                    time_windows=[{"start": _at(start).isoformat(), "end": _at(end).isoformat()}],
+                    window_start=_at(start),
+                    window_end=_at(end),
+                )
+            )
+        return depot.id
