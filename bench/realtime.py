@@ -177,6 +177,18 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
+def cpu_wait_s(pids: list[int]) -> float:
+    """Seconds the processes' threads were runnable but waited for a CPU (other load)."""
+    total = 0
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                total += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
 def proc_figures(pids: list[int]) -> tuple[float, int, float]:
     """RSS (MB), threads and CPU seconds summed over processes."""
     rss = threads = 0
@@ -337,6 +349,8 @@ async def bench(
     sent0, acked0 = stats.sent, stats.acked
     pids = server_pids()
     _, _, server_cpu0 = proc_figures(pids)
+    server_wait0 = cpu_wait_s(pids)
+    load0 = os.getloadavg()[0]
     own0 = resource.getrusage(resource.RUSAGE_SELF)
     t_measure = time.monotonic()
     stats.measuring = True
@@ -344,6 +358,7 @@ async def bench(
     stats.measuring = False
     measured_s = time.monotonic() - t_measure
     rss, threads, server_cpu1 = proc_figures(server_pids())
+    server_wait1 = cpu_wait_s(server_pids())
     own1 = resource.getrusage(resource.RUSAGE_SELF)
     acked_in_window = stats.acked - acked0
     sent_in_window = stats.sent - sent0
@@ -372,6 +387,8 @@ async def bench(
         "server_rss_mb": round(rss, 1),
         "server_threads": threads,
         "server_cpu_s_per_s": round((server_cpu1 - server_cpu0) / measured_s, 2),
+        "server_cpu_wait_s_per_s": round((server_wait1 - server_wait0) / measured_s, 2),
+        "loadavg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
         "loadgen_cpu_s_per_s": round(
             (own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime) / measured_s, 2
         ),

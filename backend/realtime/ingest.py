@@ -93,10 +93,9 @@ def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
 @functools.cache
 def _statements(dialect: str) -> tuple[Any, Any]:
     # Built once per dialect: constructing an upsert costs more than executing a small one.
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     positions = insert(POSITION_TABLE).on_conflict_do_nothing(index_elements=["vehicle_id", "seq"])
     state = insert(STATE_TABLE)
     excluded, current = state.excluded, STATE_TABLE.c

@@ -241,7 +241,8 @@ class SimulatedDriver:
                 self.pending_events.pop(str(message.get("requestId")), None)
         elif message.get("type") == "error":
             log.debug("vehicle %s: %s", self.plan.vehicle_id, message.get("errorMessage"))
-            if message.get("ackType") is None and message.get("requestId") in self.pending_events:
+            refused = message.get("errorCode") in ("invalid_message", "permission_denied")
+            if refused and message.get("requestId") in self.pending_events:
                 # Refused for good (e.g. the order was reassigned): do not resend forever.
                 self.pending_events.pop(message["requestId"], None)
 
