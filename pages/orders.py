@@ -29,6 +29,7 @@ def layout(**_kwargs: object) -> html.Div:
         placeholder="Reference, customer or address",
         debounce=True,
         maxLength=100,
+        className="search-input",
     )
     assignment = dcc.Dropdown(
         id=ids.ORDERS_ASSIGNMENT,

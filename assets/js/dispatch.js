@@ -44,10 +44,13 @@
       return !(feature.properties && feature.properties.parked);
     },
     depotPoint: function (feature, latlng) {
+      var name = (feature.properties && feature.properties.name) || "";
       return L.marker(latlng, {
         icon: L.divIcon({
           className: "depot-marker",
-          html: '<span aria-hidden="true">D</span>',
+          html:
+            '<span class="depot-mark" aria-hidden="true">D</span>' +
+            '<span class="depot-label">' + escapeHtml(name) + "</span>",
           iconSize: [26, 26],
           iconAnchor: [13, 13],
         }),
