@@ -16,6 +16,7 @@ from backend.jobs import make_celery
 from backend.ops.health import blueprint as health_blueprint
 from backend.ops.logs import configure_logging, install_request_ids
 from backend.ops.metrics import install_metrics
+from backend.ops.solver_metrics import SolverJobsCollector
 from backend.realtime import init_realtime
 from backend.runtime import Runtime
 from callbacks import register_callbacks
@@ -51,7 +52,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.config["SECRET_KEY"] = settings.effective_secret_key
     runtime.init_app(server)
     install_request_ids(server)
-    install_metrics(server, pool_status=runtime.db.pool_status)
+    install_metrics(
+        server,
+        pool_status=runtime.db.pool_status,
+        extra=(SolverJobsCollector(runtime.db.session),),
+    )
     server.register_blueprint(health_blueprint)
     register_api(server)
     init_realtime(server, runtime)

@@ -44,7 +44,7 @@ class PoolCollector(Collector):
                 yield gauge
 
 
-_pool_collectors: dict[int, PoolCollector] = {}
+_app_collectors: list[Collector] = []
 
 
 def _route_label() -> str:
@@ -55,14 +55,16 @@ def _route_label() -> str:
     return rule
 
 
-def install_metrics(server: Flask, *, pool_status: Callable[[], dict[str, Any]]) -> None:
+def install_metrics(
+    server: Flask, *, pool_status: Callable[[], dict[str, Any]], extra: tuple[Collector, ...] = ()
+) -> None:
     """Time every request and serve /metrics in Prometheus text format."""
-    collector = PoolCollector(pool_status)
-    previous = _pool_collectors.pop(0, None)
-    if previous is not None:
+    # The newest app's collectors replace the previous app's (tests build several apps).
+    for previous in _app_collectors:
         REGISTRY.unregister(previous)
-    REGISTRY.register(collector)
-    _pool_collectors[0] = collector
+    _app_collectors[:] = [PoolCollector(pool_status), *extra]
+    for collector in _app_collectors:
+        REGISTRY.register(collector)
 
     @server.before_request
     def _start_timer() -> None:

@@ -66,6 +66,9 @@ def test_plan_job_runs_in_the_background_and_can_be_accepted(plans_app) -> None:
     assert plan["summary"]["unassigned"] == 0 and plan["distance_km"] > 0
     assert sum(len(r["order_ids"]) for r in plan["routes"]) == 12
     assert call("POST", f"/api/v1/plans/{job_id}/cancel").status_code == 409
+    metrics = plans_app.server.test_client().get("/metrics").get_data(as_text=True)
+    assert 'solver_jobs_total{engine="ortools",outcome="completed"} 1.0' in metrics
+    assert 'solver_solve_seconds_total{engine="ortools"}' in metrics
     accepted = call("POST", f"/api/v1/plans/{job_id}/accept")
     assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
     runtime = plans_app.server.extensions["fleet"]
