@@ -47,6 +47,7 @@ ADMIN = ("admin", "admin", "admin-demo-2026", "Alex Admin")
 MANAGER = ("manager", "manager", "manager-demo-2026", "Morgan Manager")
 DISPATCHER_PASSWORD = "dispatch-demo-2026"
 DRIVER_PASSWORD = "driver-demo-2026"
+SIMULATOR_TOKEN_NAME = "demo simulator"  # backend.sim.simulator revokes tokens by this name
 _STREAM_FLEET = 0xF1EE7
 _SERIAL_TABLES = (
     "depot",
@@ -185,7 +186,7 @@ def issue_driver_tokens(session: Session) -> dict[int, str]:
         select(User).where(User.role == Role.DRIVER.value, User.active.is_(True)).order_by(User.id)
     ).all()
     return {
-        int(u.vehicle_id): issue_token(session, user=u, name="demo simulator")
+        int(u.vehicle_id): issue_token(session, user=u, name=SIMULATOR_TOKEN_NAME)
         for u in drivers
         if u.vehicle_id is not None
     }
