@@ -47,11 +47,21 @@ def serve(app: Any, settings: Settings | None = None) -> None:
     """Migrate, seed the demo when asked, and run the development server (threads)."""
     settings = settings or load_settings()
     database = prepare_database(settings)
+    simulator = None
     if settings.demo:
         print_credentials(seed_if_empty(database, settings))
+        from backend.sim.simulator import start_embedded_simulator
+
+        # Simulated drivers connect over the real WebSocket, like phones would.
+        local_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        simulator = start_embedded_simulator(settings, f"http://{local_host}:{settings.port}")
     database.engine.dispose()
     print(f"Fleet Dispatch on http://{settings.host}:{settings.port}/", flush=True)
-    app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+    try:
+        app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+    finally:
+        if simulator is not None:
+            simulator.stop()
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
