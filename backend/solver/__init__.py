@@ -4,8 +4,10 @@ Public API::
 
     solve(problem, *, engine="auto", time_limit, on_improve=None, cancel=None,
           seed=0, matrix=None, max_iterations=None) -> Plan
-    reoptimize(problem, plan, state, *, time_limit, ...) -> Plan
-    insert_order(problem, plan, order, *, ...) -> Plan
+    reoptimize(problem, plan, state: LiveState, *, engine="auto", time_limit,
+               on_improve=None, cancel=None, seed=0, matrix=None,
+               max_iterations=None) -> Plan
+    insert_order(problem, plan, order, *, matrix=None, search_time=0.03) -> Plan
 
 Units and representation
 ------------------------
@@ -34,6 +36,7 @@ order that no vehicle can serve comes back in ``Plan.unassigned`` with a
 :class:`ProblemError` whose ``field`` names the culprit.
 """
 
+from backend.solver.live import LiveState, VehicleState, insert_order, reoptimize
 from backend.solver.matrix import (
     EuclideanProvider,
     HaversineProvider,
@@ -73,6 +76,7 @@ __all__ = [
     "Depot",
     "EuclideanProvider",
     "HaversineProvider",
+    "LiveState",
     "Location",
     "Matrices",
     "MatrixProvider",
@@ -89,6 +93,9 @@ __all__ = [
     "TimeWindow",
     "Unassigned",
     "Vehicle",
+    "VehicleState",
+    "insert_order",
+    "reoptimize",
     "solve",
     "validate",
 ]

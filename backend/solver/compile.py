@@ -76,6 +76,15 @@ class Compiled:
             [tuple(row) for row in self.demand.tolist()],
         )
 
+    def __getstate__(self) -> dict[str, object]:
+        # The list copies are a per-process cache; rebuilding beats pickling them.
+        state = dict(self.__dict__)
+        state.pop("lists", None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
     @property
     def num_orders(self) -> int:
         """Number of orders."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from numbers import Real
 from typing import Literal
@@ -205,7 +205,6 @@ class Plan:
     solve_time: float
     score: float
     capacity_units: tuple[str, ...] = ()
-    extra: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def vehicles_used(self) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -54,16 +55,34 @@ def _race(
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root,
     )
     assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(pickle.dumps((c, orders, max(0.05, remaining - 0.3), max_iterations)))
-    proc.stdin.flush()
+    payload = pickle.dumps((c, orders, max(0.05, remaining - 0.3), max_iterations))
+    stdin = proc.stdin
+
+    def feed() -> None:
+        # The pipe holds 64 KiB and the child reads only once its imports are
+        # done: writing from here would eat PyVRP's budget.
+        try:
+            stdin.write(payload)
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    feeder = threading.Thread(target=feed, name="solver-feed", daemon=True)
+    feeder.start()
     pyvrp_result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
                                  max_iterations=max_iterations)
     candidates = [("pyvrp", pyvrp_result)]
+    feeder.join(timeout=1.0)
     if progress.cancelled():
-        proc.stdin.write(b"stop\n")
-        proc.stdin.flush()
+        try:
+            stdin.write(b"stop\n")
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
     try:
-        out, _ = proc.communicate(timeout=max(1.0, deadline - time.monotonic() + 2.0))
+        # OR-Tools honours its limit once searching; only a slow first solution
+        # on a big instance overruns, and then PyVRP's plan is used.
+        out, _ = proc.communicate(timeout=max(0.5, deadline - time.monotonic() + 0.5))
         if proc.returncode == 0 and out:
             candidates.append(("ortools", pickle.loads(out)))
     except subprocess.TimeoutExpired:

@@ -16,7 +16,7 @@ def one_vehicle(order: Order, **vkw) -> Problem:
 
 
 def reason_for(problem: Problem, order_id: str, engine: str = "ortools") -> Reason:
-    plan = solve(problem, engine=engine, time_limit=1)
+    plan = solve(problem, engine=engine, time_limit=0.5)
     (u,) = [u for u in plan.unassigned if u.order_id == order_id]
     assert order_id in u.detail
     return u.reason
@@ -62,7 +62,7 @@ def test_no_room_when_the_fleet_is_full() -> None:
     problem = Problem(orders=orders, vehicles=(Vehicle("v", "d", capacity=(10.0,)),),
                       depots=(Depot("d", XY(0, 0)),), capacity_units=("kg",),
                       coordinates="plane")
-    plan = solve(problem, engine="ortools", time_limit=1)
+    plan = solve(problem, engine="ortools", time_limit=0.5)
     assert len(plan.unassigned) == 1
     assert plan.unassigned[0].reason == Reason.NO_ROOM
 
@@ -75,5 +75,5 @@ def test_the_last_constraint_to_rule_out_a_vehicle_is_reported() -> None:
         vehicles=(Vehicle("small", "d", capacity=(1.0,)),
                   Vehicle("short", "d", capacity=(10.0,), shift_end=100)),
         depots=(Depot("d", XY(0, 0)),), capacity_units=("kg",), coordinates="plane")
-    plan = solve(problem, engine="ortools", time_limit=1)
+    plan = solve(problem, engine="ortools", time_limit=0.5)
     assert plan.unassigned[0].reason == Reason.TIME_WINDOW

@@ -12,7 +12,7 @@ from tests.solver.instances import CENTER, at, served, square
 
 def planned() -> tuple:
     problem = square(n_orders=8, vehicles=2)
-    plan = solve(problem, engine="pyvrp", time_limit=1, seed=1)
+    plan = solve(problem, engine="pyvrp", time_limit=0.5, seed=1)
     return problem, plan
 
 
@@ -25,7 +25,7 @@ def test_reoptimize_keeps_fixed_stops_first() -> None:
                      next(o.location for o in problem.orders if o.id == current.order_id),
                      time=current.departure, done=(done.order_id,),
                      in_progress=current.order_id),))
-    out = reoptimize(problem, plan, state, engine="ortools", time_limit=1)
+    out = reoptimize(problem, plan, state, engine="ortools", time_limit=0.5)
     new_route = next(r for r in out.routes if r.vehicle_id == route.vehicle_id)
     assert [s.order_id for s in new_route.stops[:2]] == [done.order_id, current.order_id]
     assert new_route.stops[0] == done
@@ -38,7 +38,7 @@ def test_reoptimize_applies_new_and_cancelled_orders() -> None:
     new = Order("rush", at(0.005, 0.005), demand=(5.0,),
                 time_windows=(TimeWindow(9 * 3600, 17 * 3600),))
     state = LiveState(now=9 * 3600, new_orders=(new,), cancelled=("o3",))
-    out = reoptimize(problem, plan, state, engine="auto", time_limit=1)
+    out = reoptimize(problem, plan, state, engine="auto", time_limit=0.5)
     ids = served(out)
     assert "rush" in ids and "o3" not in ids
     assert len(ids) == 8
@@ -54,7 +54,7 @@ def test_live_vehicle_starts_where_it_is() -> None:
     assert depot.location == at(0.02, 0.02)
     assert moved.shift_start == 10 * 3600
     assert moved.end_depot == "d"
-    out = reoptimize(problem, plan, state, engine="ortools", time_limit=1)
+    out = reoptimize(problem, plan, state, engine="ortools", time_limit=0.5)
     route = next(r for r in out.routes if r.vehicle_id == vid)
     assert route.start_time >= 10 * 3600 or not route.stops
 

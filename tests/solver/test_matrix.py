@@ -89,7 +89,7 @@ def test_solve_with_osrm_matrix() -> None:
         vehicles=(Vehicle("v", "hub"),),
         depots=(Depot("hub", POINTS[0]),),
     )
-    plan = solve(problem, engine="ortools", time_limit=1,
+    plan = solve(problem, engine="ortools", time_limit=0.5,
                  matrix=OsrmProvider("http://x", fetch=lambda url, t: body))
     # Either direction, in whole metres (3790.5 rounds half to even).
     assert plan.distance in (3871 + 2688 + 6151, 6205 + 2703 + 3790)

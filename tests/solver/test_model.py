@@ -76,10 +76,10 @@ def test_unknown_end_depot() -> None:
 
 def test_unknown_vehicle_in_live_state() -> None:
     p = square()
-    plan = solve(p, engine="ortools", time_limit=1)
+    plan = solve(p, engine="ortools", time_limit=0.5)
     state = LiveState(now=9 * 3600, vehicles=(VehicleState("ghost", CENTER, 9 * 3600),))
     with pytest.raises(ProblemError) as info:
-        reoptimize(p, plan, state, time_limit=1)
+        reoptimize(p, plan, state, time_limit=0.5)
     assert info.value.field == "state.vehicles[0].vehicle_id"
 
 
@@ -113,5 +113,5 @@ def test_infeasible_but_well_formed_gives_a_plan() -> None:
     p = square(n_orders=3)
     p = replace(p, orders=p.orders + (
         Order("huge", CENTER, demand=(10_000.0,)),))
-    plan = solve(p, engine="ortools", time_limit=1)
+    plan = solve(p, engine="ortools", time_limit=0.5)
     assert [u.order_id for u in plan.unassigned] == ["huge"]

@@ -11,7 +11,7 @@ from tests.solver.instances import plane_tw, square
 
 def test_score_in_unit_interval_and_bound_below_cost() -> None:
     problem = plane_tw()
-    plan = solve(problem, engine="pyvrp", time_limit=1)
+    plan = solve(problem, engine="pyvrp", time_limit=0.5)
     assert 0 < plan.score <= 1
     c = compile_problem(problem)
     assert lower_bound(c, list(range(6))) / 1e6 <= plan.cost
@@ -19,7 +19,7 @@ def test_score_in_unit_interval_and_bound_below_cost() -> None:
 
 def test_worse_plan_scores_lower() -> None:
     problem = square(n_orders=8, vehicles=8)
-    good = solve(problem, engine="pyvrp", time_limit=1)
+    good = solve(problem, engine="pyvrp", time_limit=0.5)
     c = compile_problem(problem)
     # One vehicle per order: a deliberately poor plan.
     bad = build_plan(c, [[i] for i in range(8)], engine="manual", solve_time=0)

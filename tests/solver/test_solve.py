@@ -13,7 +13,7 @@ from tests.solver.instances import plane_tw, served, square
 @pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto"])
 def test_every_engine_serves_every_order(engine: str) -> None:
     problem = square()
-    plan = solve(problem, engine=engine, time_limit=1)
+    plan = solve(problem, engine=engine, time_limit=0.5)
     assert isinstance(plan, Plan)
     assert served(plan) == sorted(o.id for o in problem.orders)
     assert plan.unassigned == ()
@@ -29,7 +29,7 @@ def test_every_engine_serves_every_order(engine: str) -> None:
 
 def test_plane_time_windows_are_honoured() -> None:
     problem = plane_tw()
-    plan = solve(problem, engine="ortools", time_limit=1)
+    plan = solve(problem, engine="ortools", time_limit=0.5)
     windows = {o.id: o.time_windows[0] for o in problem.orders}
     assert len(served(plan)) == 6
     for route in plan.routes:
@@ -50,7 +50,7 @@ def test_same_seed_same_plan(engine: str) -> None:
 
 def test_on_improve_reports_falling_costs() -> None:
     calls: list[tuple[float, float]] = []
-    plan = solve(square(n_orders=12, vehicles=3), engine="ortools", time_limit=1,
+    plan = solve(square(n_orders=12, vehicles=3), engine="ortools", time_limit=0.5,
                  on_improve=lambda cost, t: calls.append((cost, t)))
     assert calls
     costs = [c for c, _ in calls]
