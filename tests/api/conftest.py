@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_helpers import DAY_START, SERVICE_DATE
+
+from .api_helpers import DAY_START, SERVICE_DATE
 
 # `import app` builds the module-level app from the environment: keep it off the real var/.
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="fleet-api-test-"))

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_helpers import assert_error, count_rows, vehicle_body
 
 from backend.db.models import Depot, Vehicle
+
+from .api_helpers import assert_error, count_rows, vehicle_body
 
 
 def stored(runtime: Any, model: Any, row_id: int) -> dict[str, Any]:

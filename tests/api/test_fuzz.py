@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api_helpers import count_rows, order_body, stored_order
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from backend.db.models import Order
+
+from .api_helpers import count_rows, order_body, stored_order
 
 json_scalars = (
     st.none()

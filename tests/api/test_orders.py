@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from api_helpers import assert_error, count_rows, order_body, stored_order, window
 
 from backend.db.models import Order
+
+from .api_helpers import assert_error, count_rows, order_body, stored_order, window
 
 # --- happy paths ---------------------------------------------------------------------------
 

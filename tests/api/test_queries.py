@@ -6,12 +6,13 @@ No Flask request is involved: a plain session in, pydantic models out.
 from __future__ import annotations
 
 import pytest
-from api_helpers import SERVICE_DATE
 from pydantic import ValidationError
 
 from backend.db.queries.depots import MAX_PAGE_SIZE, get_depot, list_depots
 from backend.db.queries.orders import OrderListParams, OrderPage, get_order, list_orders
 from backend.db.queries.vehicles import capacity_units, get_vehicle, list_vehicles
+
+from .api_helpers import SERVICE_DATE
 
 
 def test_list_orders_scope(runtime, world):

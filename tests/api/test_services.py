@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from api_helpers import order_body, vehicle_body
 
 from backend.db.models import OrderStatus
 from backend.services import ConflictError, InvalidInputError, NotFoundError
@@ -20,6 +19,8 @@ from backend.services.orders import (
     create_order,
     update_order,
 )
+
+from .api_helpers import order_body, vehicle_body
 
 
 def test_services_work_on_a_plain_session(runtime, world):

@@ -10,9 +10,10 @@ import json
 import re
 
 import pytest
-from api_helpers import assert_error, count_rows, order_body, stored_order
 
 from backend.db.models import Order
+
+from .api_helpers import assert_error, count_rows, order_body, stored_order
 
 
 def test_openapi_document_lists_every_api_route(app, client):
