@@ -120,6 +120,12 @@ def change_status_view(path: OrderPath, body: StatusChange):
     "/orders/<int:order_id>/cancel",
     summary="Cancel an order (kept, status cancelled)",
     responses={200: OrderOut, **_WRITE_ERRORS},
+    openapi_extensions={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": CancelRequest.model_json_schema()}},
+        }
+    },
 )
 @permission("order:write")
 def cancel_order_view(path: OrderPath):

@@ -41,6 +41,9 @@ def test_openapi_document_describes_the_order_body(client):
     order_create = schemas["OrderCreate"]
     assert order_create["additionalProperties"] is False
     assert {"reference", "depot_id", "lat", "lon", "time_windows"} <= set(order_create["required"])
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    cancel = paths["/api/v1/orders/{order_id}/cancel"]["post"]
+    assert cancel["requestBody"]["required"] is False
 
 
 def test_me_for_a_scoped_dispatcher(as_role, world):
