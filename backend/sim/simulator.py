@@ -39,8 +39,6 @@ from backend.sim.driver import DriverPlan, SimulatedDriver, Stop
 
 log = logging.getLogger("sim")
 
-TOKEN_NAME = "demo simulator"  # the name backend.sim.demo.issue_driver_tokens gives its tokens
-
 
 def _grid_leg(path: list[tuple[float, float]], b: tuple[float, float], turn_first_ns: bool) -> int:
     # Chicago is a grid: drive one axis, turn once, drive the other; returns b's index.
@@ -86,12 +84,12 @@ def load_plans(
     session: Session, *, vehicles: int | None = None, day: date | None = None, seed: int = 7
 ) -> list[DriverPlan]:
     """Plans for the first `vehicles` vehicles that have a driver (a few set-based queries)."""
-    from backend.sim.demo import issue_driver_tokens
+    from backend.sim.demo import SIMULATOR_TOKEN_NAME, issue_driver_tokens
 
     day = day or today_in_city()
     session.execute(
         update(ApiToken)
-        .where(ApiToken.name == TOKEN_NAME, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.name == SIMULATOR_TOKEN_NAME, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
     tokens = issue_driver_tokens(session)

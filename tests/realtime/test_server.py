@@ -1,0 +1,208 @@
+"""The /ws endpoint over real sockets on a loopback port: authentication (1008), welcome,
+acks, batched dashboard frames, heartbeats, slow consumers cut without delaying others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from backend.config import load_settings
+from backend.db.engine import Database
+from backend.db.migrate import upgrade
+from backend.realtime import get_realtime
+from backend.sim.driver_socket import WebSocketClient
+from tests.realtime.conftest import Fleet, fix, seed_fleet
+
+
+class LiveServer:
+    def __init__(self, flask_app: Any, runtime: Any, fleet: Fleet) -> None:
+        self.httpd = make_server("127.0.0.1", 0, flask_app, threaded=True)
+        self.url = f"ws://127.0.0.1:{self.httpd.server_port}/ws"
+        self.runtime = runtime
+        self.fleet = fleet
+        self.flask_app = flask_app
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def service(self):
+        return get_realtime(self.runtime)
+
+    def stop(self) -> None:
+        self.service.stop()
+        self.httpd.shutdown()
+        self.runtime.db.engine.dispose()
+
+
+@pytest.fixture
+def live(data_dir: Path) -> Iterator[LiveServer]:
+    """The real app (create_app) served by the threaded development server."""
+    from app import create_app
+
+    settings = load_settings(DATA_DIR=str(data_dir), DEMO=False)
+    migrated = Database(settings)
+    upgrade(migrated.engine)  # before create_app: its metrics collectors read the schema
+    migrated.engine.dispose()
+    dash_app = create_app(settings)
+    runtime = dash_app.server.extensions["fleet"]
+    server = LiveServer(dash_app.server, runtime, seed_fleet(runtime.db))
+    yield server
+    server.stop()
+
+
+async def _connect(url: str, token: str | None = None, **headers: str) -> WebSocketClient:
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return await WebSocketClient.connect(url, headers=headers)
+
+
+async def _next(ws: WebSocketClient, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+        assert text is not None, f"closed {ws.close_code} {ws.close_reason}"
+        message = json.loads(text)
+        if message["type"] == kind:
+            return message
+
+
+def test_unauthenticated_upgrades_are_closed_with_1008(live: LiveServer) -> None:
+    async def scenario() -> None:
+        for ws in (
+            await _connect(live.url),
+            await _connect(live.url, "fd_not-a-real-token"),
+            await WebSocketClient.connect(live.url + "?token=nope"),
+        ):
+            assert await ws.recv() is None
+            assert ws.close_code == 1008
+
+    asyncio.run(scenario())
+
+
+def test_the_session_cookie_works_only_from_our_own_origin(live: LiveServer) -> None:
+    client = live.flask_app.test_client()
+    client.post("/login", data={"username": "disp", "password": "disp-pass"})
+    cookie = client.get_cookie("fleet_session")
+    assert cookie is not None
+    host = live.url.removeprefix("ws://").removesuffix("/ws")
+
+    async def scenario() -> None:
+        cookie_header = f"fleet_session={cookie.value}"
+        evil = await _connect(live.url, Cookie=cookie_header, Origin="http://evil.example")
+        assert await evil.recv() is None and evil.close_code == 1008
+        ours = await _connect(live.url, Cookie=cookie_header, Origin=f"http://{host}")
+        welcome = await _next(ours, "welcome")
+        assert welcome["roles"] == ["dispatcher"] and welcome["user"]["username"] == "disp"
+        assert welcome["protocols"] == ["route_optimization", "vehicle_tracking", "notification"]
+        await ours.close()
+
+    asyncio.run(scenario())
+
+
+def test_driver_positions_are_acked_and_reach_the_dispatcher_in_batches(live: LiveServer) -> None:
+    fleet = live.fleet
+
+    async def scenario() -> None:
+        dispatcher = await _connect(live.url, fleet.tokens["disp"])
+        welcome = await _next(dispatcher, "welcome")
+        assert f"depot_{fleet.depots[0]}" in welcome["rooms"]
+        snapshot = await _next(dispatcher, "vehicle_location_update")
+        assert snapshot["snapshot"] is True
+        drivers = [await _connect(live.url, fleet.tokens[f"driver{i}"]) for i in (1, 2)]
+        for ws in drivers:
+            await _next(ws, "welcome")
+        for seq in range(1, 21):
+            for ws in drivers:
+                await ws.send_text(json.dumps({"type": "vehicle_location_update", **fix(seq)}))
+        for ws in drivers:
+            acked = [(await _next(ws, "acknowledgment"))["seq"] for _ in range(20)]
+            assert acked == list(range(1, 21))
+        latest: dict[int, int] = {}
+        frames = 0
+        while any(latest.get(v, 0) < 20 for v in fleet.vehicles[:2]):
+            frame = await _next(dispatcher, "vehicle_location_update")
+            frames += 1
+            for position in frame["positions"]:
+                latest[position["vehicleId"]] = position["seq"]
+        # Coalesced: far fewer frames than the 40 positions sent.
+        assert frames < 40
+        for ws in [*drivers, dispatcher]:
+            await ws.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_stuck_dashboard_is_cut_and_never_delays_the_others(live: LiveServer) -> None:
+    fleet = live.fleet
+    service = live.service
+
+    async def scenario() -> None:
+        stuck = await _connect(live.url, fleet.tokens["disp"])  # never reads again
+        healthy = await _connect(live.url, fleet.tokens["boss"])
+        await _next(healthy, "welcome")
+        await asyncio.sleep(0.2)
+        big = {"type": "route_event", "event": {"vehicleId": None, "data": "x" * 10_000}}
+        started = time.monotonic()
+        received = 0
+        for i in range(4000):
+            service.publish(fleet.depots[0], "events", {**big, "n": i})
+            if i % 50 == 0:
+                # The healthy dashboard keeps receiving while the stuck one's queue grows.
+                while received <= i - 50:
+                    await _next(healthy, "route_event")
+                    received += 1
+        while received < 4000:
+            await _next(healthy, "route_event")
+            received += 1
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while len(service.hub.connections) > 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert [c.principal.username for c in service.hub.connections] == ["boss"]
+        assert elapsed < 20
+        await healthy.close()
+        stuck.abort()
+
+    asyncio.run(scenario())
+
+
+def test_heartbeats_close_a_connection_that_stopped_answering(data_dir: Path) -> None:
+    from flask import Flask
+
+    from backend.realtime import init_realtime
+    from backend.realtime.protocol import RealtimeConfig
+    from backend.runtime import Runtime
+
+    runtime = Runtime(load_settings(DATA_DIR=str(data_dir), DEMO=False))
+    upgrade(runtime.db.engine)
+    fleet = seed_fleet(runtime.db)
+    flask_app = Flask(__name__)
+    flask_app.secret_key = "test"
+    runtime.init_app(flask_app)
+    init_realtime(flask_app, runtime, RealtimeConfig(ping_interval_s=0.3))
+    server = LiveServer(flask_app, runtime, fleet)
+    try:
+
+        async def scenario() -> None:
+            alive = await _connect(server.url, fleet.tokens["driver1"])
+            silent = await _connect(server.url, fleet.tokens["driver2"])
+            await _next(silent, "welcome")
+            # `alive` reads (and so answers pings); `silent` never reads again.
+            reader = asyncio.create_task(_next(alive, "never-sent", timeout=3.0))
+            await asyncio.sleep(2.0)
+            names = sorted(c.principal.username for c in server.service.hub.connections)
+            assert names == ["driver1"]
+            reader.cancel()
+            await alive.close()
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
