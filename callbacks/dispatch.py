@@ -113,6 +113,14 @@ def register(app: dash.Dash) -> None:
         Input(ids.DISPATCH_STATUS_FILTER, "value"),
         dash.State(ids.DISPATCH_ORDERS_LAYER, "hideout"),
     )
+    # A click on a vehicle's name flies the map to where the vehicles layer shows it.
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDispatch", function_name="focusVehicle"),
+        Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
+        Input({"type": ids.DISPATCH_VEHICLE_FOCUS, "index": dash.ALL}, "n_clicks"),
+        dash.State(ids.DISPATCH_VEHICLES_LAYER, "data"),
+        prevent_initial_call=True,
+    )
     # Live positions from window.fleetRealtime applied in the browser every tick.
     app.clientside_callback(
         ClientsideFunction(namespace="fleetDispatch", function_name="applyPositions"),

@@ -257,7 +257,13 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
                 children=[
                     html.Div(
                         [
-                            html.Span(v.name, className="vehicle-name"),
+                            html.Button(
+                                v.name,
+                                id={"type": ids.DISPATCH_VEHICLE_FOCUS, "index": v.id},
+                                className="vehicle-name link-button",
+                                title=f"Show {v.name} on the map",
+                                type="button",
+                            ),
                             create_status_pill("parked" if v.parked else v.status),
                         ],
                         className="vehicle-row-top",

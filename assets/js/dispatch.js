@@ -126,6 +126,29 @@
       statusHideout: function (statuses, hideout) {
         return Object.assign({}, hideout || {}, { statuses: statuses || [] });
       },
+      // Fly to the vehicle whose name was clicked in the side list.
+      focusVehicle: function (_clicks, layer) {
+        var noUpdate = window.dash_clientside.no_update;
+        var ctx = window.dash_clientside.callback_context;
+        var hit = ctx && ctx.triggered && ctx.triggered[0];
+        if (!hit || !hit.value || !layer || !layer.features) {
+          return noUpdate;
+        }
+        var vehicleId;
+        try {
+          vehicleId = JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf("."))).index;
+        } catch (err) {
+          return noUpdate;
+        }
+        var feature = layer.features.find(function (f) {
+          return f.properties && f.properties.vehicle_id === vehicleId;
+        });
+        if (!feature) {
+          return noUpdate;
+        }
+        var coords = feature.geometry.coordinates;
+        return { center: [coords[1], coords[0]], zoom: 15, transition: "flyTo" };
+      },
       // The vehicles layer = the server's initial positions overlaid with the latest live ones.
       applyPositions: function (_nIntervals, base) {
         var noUpdate = window.dash_clientside.no_update;

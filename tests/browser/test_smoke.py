@@ -180,6 +180,13 @@ def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app
         arg=first_transform,
     )
     assert callbacks == [], "live positions must not go through the server"
+    # Clicking the vehicle in the list flies the map to it (zoom 15), also in the browser.
+    page.click(f"#dispatch-vehicle-{vehicle_id} button.vehicle-name")
+    page.wait_for_function(
+        "() => document.querySelector('.leaflet-control-scale-line').textContent.trim()"
+        " .match(/^(\\d+) m$/)"
+    )
+    assert callbacks == []
 
 
 def test_driver_sees_own_route_and_nothing_else(page, live_app, screenshot_dir) -> None:
