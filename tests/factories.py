@@ -12,7 +12,7 @@ DAY = date(2026, 11, 27)
 TZ = ZoneInfo("America/Chicago")
 
 
-def _at(hour: float) -> datetime:
+def at_hour(hour: float) -> datetime:
     local = datetime.combine(DAY, time(0), tzinfo=TZ) + timedelta(hours=hour)
     return local.astimezone(UTC)
 
@@ -56,9 +56,11 @@ def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None
                     service_minutes=5,
                     priority=5,
                     required_skills=skills,
-                    time_windows=[{"start": _at(start).isoformat(), "end": _at(end).isoformat()}],
-                    window_start=_at(start),
-                    window_end=_at(end),
+                    time_windows=[
+                        {"start": at_hour(start).isoformat(), "end": at_hour(end).isoformat()}
+                    ],
+                    window_start=at_hour(start),
+                    window_end=at_hour(end),
                 )
             )
         return depot.id

@@ -49,6 +49,9 @@ class PlanCreate(BaseModel):
     time_limit_s: float = Field(default=15.0, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
     breaks: bool = True
     priority: int = Field(default=5, ge=1, le=10)
+    mode: Literal["full", "remaining"] = Field(
+        default="full", description="full: plan open orders; remaining: re-plan the live day"
+    )
 
 
 class PlanPath(BaseModel):

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.auth.permissions import Principal
@@ -25,6 +25,7 @@ from backend.cache import ResultCache, request_hash
 from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.db.models import (
+    FINAL_ORDER_STATUSES,
     Depot,
     OptimizationEvent,
     OptimizationRequest,
@@ -35,6 +36,7 @@ from backend.db.models import (
     RouteStop,
     Vehicle,
 )
+from backend.db.models import VehicleState as VehicleStateRow
 from backend.db.queries.optimization import upsert_request
 from backend.solver import (
     Break,
@@ -48,6 +50,8 @@ from backend.solver import (
 from backend.solver import Depot as SolverDepot
 from backend.solver import Order as SolverOrder
 from backend.solver import Vehicle as SolverVehicle
+from backend.solver.live import LiveState, reoptimize
+from backend.solver.live import VehicleState as LiveVehicle
 from backend.solver.model import BreakSlot, Reason, Unassigned
 from backend.solver.model import Route as SolverRoute
 from backend.solver.model import Stop as SolverStop
@@ -55,6 +59,7 @@ from backend.solver.model import Stop as SolverStop
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "ortools", "pyvrp")
+MODES = ("full", "remaining")
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 1, 300
 # Orders still open for planning; later statuses belong to a driver's live route.
 PLANNABLE_STATUSES = (OrderStatus.NEW.value, OrderStatus.PLANNED.value)
@@ -87,8 +92,12 @@ class PlanRequest:
     breaks: bool = True
     priority: int = 5
     seed: int = 0
+    # "full" plans the open orders from scratch; "remaining" re-plans the live day.
+    mode: str = "full"
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise PlanningError("mode", f"must be one of {', '.join(MODES)}")
         if self.engine not in ENGINES:
             raise PlanningError("engine", f"must be one of {', '.join(ENGINES)}")
         if not MIN_TIME_LIMIT_S <= self.time_limit_s <= MAX_TIME_LIMIT_S:
@@ -108,6 +117,9 @@ class PlanningInput:
     vehicles: dict[str, dict[str, Any]]
     orders: dict[str, dict[str, Any]]
     payload: dict[str, Any]
+    # Set for a "remaining" request: the active plan and where the day stands now.
+    active_plan: Plan | None = None
+    live_state: LiveState | None = None
 
 
 @dataclass(frozen=True)
@@ -130,27 +142,43 @@ def _local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(timezone))
 
 
-def build_problem(session: Session, *, request: PlanRequest) -> PlanningInput:
-    """Load the depot's vehicles and open orders for the day into a solver problem."""
+def build_problem(
+    session: Session, *, request: PlanRequest, now: datetime | None = None
+) -> PlanningInput:
+    """Load the depot's vehicles and orders into a solver problem (live state for "remaining")."""
     depot = session.get(Depot, request.depot_id)
     if depot is None:
         raise PlanningError("depot_id", f"unknown depot {request.depot_id}")
     origin = _local_midnight(request.service_date, depot.timezone)
-    vehicle_query = select(Vehicle).where(Vehicle.depot_id == depot.id, Vehicle.active.is_(True))
-    if request.vehicle_ids:
-        vehicle_query = select(Vehicle).where(Vehicle.id.in_(request.vehicle_ids))
-    vehicles = list(session.scalars(vehicle_query.order_by(Vehicle.id)))
-    if request.vehicle_ids and len(vehicles) != len(set(request.vehicle_ids)):
-        raise PlanningError("vehicle_ids", "unknown vehicle id")
-    if not vehicles:
-        raise PlanningError("vehicle_ids", "the depot has no active vehicles")
+    vehicles = _load_vehicles(session, depot.id, request.vehicle_ids)
+    active: list[Route] = []
+    if request.mode == "remaining":
+        active = list(
+            session.scalars(
+                select(Route).where(
+                    Route.depot_id == depot.id,
+                    Route.service_date == request.service_date,
+                    Route.status == "active",
+                )
+            )
+        )
+        if not active:
+            raise PlanningError("mode", "there is no active plan to re-optimize; optimize first")
+        known = {v.id for v in vehicles}
+        vehicles += (
+            _load_vehicles(session, depot.id, tuple({r.vehicle_id for r in active} - known))
+            if {r.vehicle_id for r in active} - known
+            else []
+        )
+    in_plan = {s.order_id for r in active for s in r.stops if s.order_id is not None}
+    order_filter: ColumnElement[bool] = Order.status.in_(PLANNABLE_STATUSES)
+    if in_plan:
+        order_filter = or_(order_filter, Order.id.in_(in_plan))
     orders = list(
         session.scalars(
             select(Order)
             .where(
-                Order.depot_id == depot.id,
-                Order.service_date == request.service_date,
-                Order.status.in_(PLANNABLE_STATUSES),
+                Order.depot_id == depot.id, Order.service_date == request.service_date, order_filter
             )
             .order_by(Order.id)
         )
@@ -160,13 +188,23 @@ def build_problem(session: Session, *, request: PlanRequest) -> PlanningInput:
     units = tuple(sorted({unit for v in vehicles for unit in v.capacity}))
 
     solver_vehicles = tuple(_solver_vehicle(v, units, request.breaks) for v in vehicles)
-    solver_orders = tuple(_solver_order(o, units, origin) for o in orders)
+    solver_orders = {str(o.id): _solver_order(o, units, origin) for o in orders}
+    planned_orders = tuple(
+        solver_orders[str(i)] for i in sorted(in_plan) if str(i) in solver_orders
+    )
     problem = Problem(
-        orders=solver_orders,
+        orders=planned_orders if active else tuple(solver_orders.values()),
         vehicles=solver_vehicles,
         depots=tuple(SolverDepot(str(d.id), Location(d.lat, d.lon)) for d in depots),
         capacity_units=units,
     )
+    active_plan = live_state = None
+    if active:
+        now = now or utcnow()
+        active_plan = _plan_from_routes(active, origin)
+        live_state = _live_state(
+            session, active, orders, solver_orders, vehicles, depots, in_plan, _seconds(now, origin)
+        )
     payload = {
         "depot_id": depot.id,
         "service_date": request.service_date.isoformat(),
@@ -174,6 +212,7 @@ def build_problem(session: Session, *, request: PlanRequest) -> PlanningInput:
         "time_limit_s": request.time_limit_s,
         "breaks": request.breaks,
         "seed": request.seed,
+        "mode": request.mode,
         "vehicle_ids": [v.id for v in vehicles],
         "priority": request.priority,
         "problem": _problem_fingerprint(problem),
@@ -198,6 +237,100 @@ def build_problem(session: Session, *, request: PlanRequest) -> PlanningInput:
             for o in orders
         },
         payload=payload,
+        active_plan=active_plan,
+        live_state=live_state,
+    )
+
+
+def _load_vehicles(session: Session, depot_id: int, vehicle_ids: tuple[int, ...]) -> list[Vehicle]:
+    query = select(Vehicle).where(Vehicle.depot_id == depot_id, Vehicle.active.is_(True))
+    if vehicle_ids:
+        query = select(Vehicle).where(Vehicle.id.in_(vehicle_ids))
+    vehicles = list(session.scalars(query.order_by(Vehicle.id)))
+    if vehicle_ids and len(vehicles) != len(set(vehicle_ids)):
+        raise PlanningError("vehicle_ids", "unknown vehicle id")
+    if not vehicles:
+        raise PlanningError("vehicle_ids", "the depot has no active vehicles")
+    return vehicles
+
+
+def _plan_from_routes(routes: list[Route], origin: datetime) -> Plan:
+    """The active plan as the solver sees it: each vehicle's stops in order, with times."""
+    solver_routes = []
+    for route in routes:
+        stops = tuple(
+            SolverStop(
+                str(s.order_id),
+                _seconds(s.planned_arrival_at, origin),
+                _seconds(s.planned_arrival_at, origin),
+                _seconds(s.planned_departure_at, origin),
+                (),
+            )
+            for s in route.stops
+            if s.order_id is not None
+        )
+        solver_routes.append(
+            SolverRoute(
+                vehicle_id=str(route.vehicle_id),
+                stops=stops,
+                start_time=_seconds(route.planned_start_at, origin),
+                end_time=_seconds(route.planned_end_at, origin),
+                distance=route.planned_distance_km * 1000,
+                duration=route.planned_duration_min * 60,
+                load=(),
+                cost=0.0,
+            )
+        )
+    return Plan(
+        routes=tuple(solver_routes),
+        unassigned=(),
+        cost=0.0,
+        distance=0.0,
+        duration=0.0,
+        engine="stored",
+        solve_time=0.0,
+        score=0.0,
+    )
+
+
+def _live_state(
+    session: Session,
+    routes: list[Route],
+    orders: list[Order],
+    solver_orders: dict[str, SolverOrder],
+    vehicles: list[Vehicle],
+    depots: list[Depot],
+    in_plan: set[int],
+    now_s: float,
+) -> LiveState:
+    """Where each vehicle is and what it has done; which orders are new or cancelled."""
+    status = {o.id: o.status for o in orders}
+    positions = {
+        row.vehicle_id: row
+        for row in session.scalars(
+            select(VehicleStateRow).where(VehicleStateRow.vehicle_id.in_([v.id for v in vehicles]))
+        )
+    }
+    depot_at = {d.id: Location(d.lat, d.lon) for d in depots}
+    route_of = {r.vehicle_id: r for r in routes}
+    states = []
+    for v in vehicles:
+        route = route_of.get(v.id)
+        served = [s.order_id for s in route.stops if s.order_id is not None] if route else []
+        done = tuple(
+            str(o) for o in served if status.get(o) in FINAL_ORDER_STATUSES - {"cancelled"}
+        )
+        in_progress = next((str(o) for o in served if status.get(o) == OrderStatus.ARRIVED), None)
+        seen = positions.get(v.id)
+        on_road = route is not None and (done or in_progress) and seen is not None
+        location = Location(seen.lat, seen.lon) if on_road and seen else depot_at[v.start_depot_id]
+        shift_start = v.shift_start.hour * 3600 + v.shift_start.minute * 60
+        states.append(LiveVehicle(str(v.id), location, max(now_s, shift_start), done, in_progress))
+    return LiveState(
+        now=now_s,
+        vehicles=tuple(states),
+        new_orders=tuple(o for key, o in solver_orders.items() if int(key) not in in_plan),
+        cancelled=tuple(str(o) for o in sorted(in_plan) if status.get(o) == OrderStatus.CANCELLED),
     )
 
 
@@ -413,6 +546,8 @@ def run_plan(
         )
         _event(session, request_id, "created", {"orders": len(planning.problem.orders)})
     key = request_hash(planning.payload)
+    # A live day changes by the minute: only from-scratch plans are worth caching.
+    cache = cache if request.mode == "full" else None
     cached = cache.get_response(key) if cache else None
     if cached is not None and "plan" in cached:
         plan = plan_from_json(cached["plan"])
@@ -449,14 +584,19 @@ def run_plan(
             {"engine": request.engine, "time_limit_s": request.time_limit_s},
         )
     try:
-        plan = solve(
-            planning.problem,
-            engine=request.engine,
-            time_limit=request.time_limit_s,
-            on_improve=on_improve,
-            cancel=cancel,
-            seed=request.seed,
-        )
+        options: dict[str, Any] = {
+            "engine": request.engine,
+            "time_limit": request.time_limit_s,
+            "on_improve": on_improve,
+            "cancel": cancel,
+            "seed": request.seed,
+        }
+        if planning.active_plan is not None and planning.live_state is not None:
+            plan = reoptimize(
+                planning.problem, planning.active_plan, planning.live_state, **options
+            )
+        else:
+            plan = solve(planning.problem, **options)
     except ProblemError as exc:
         return _fail(database, request_id, f"{exc.field}: {exc.message}")
     except Exception as exc:  # noqa: BLE001 - a failed solve is recorded, never lost
@@ -642,7 +782,8 @@ def _add_routes(
                         lon=order["lon"],
                         planned_arrival_at=at(stop.arrival),
                         planned_departure_at=at(stop.departure),
-                        load_after=dict(zip(units, stop.load, strict=True)),
+                        # Fixed stops of a live plan carry no load figures.
+                        load_after=dict(zip(units, stop.load, strict=False)),
                     ),
                 )
             )
@@ -747,6 +888,12 @@ def accept_plan(session: Session, *, response_id: str, principal: Principal) -> 
             .values(status=OrderStatus.PLANNED.value, vehicle_id=vehicle_id, planned_at=now)
         )
         planned += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        # A re-optimized day may hand an order already given to a driver to another one.
+        session.execute(
+            update(Order)
+            .where(Order.id.in_(order_ids), Order.status == OrderStatus.DISPATCHED.value)
+            .values(vehicle_id=vehicle_id)
+        )
     # Orders of the day this plan leaves out go back to the unplanned pool.
     planned_ids = [o for o, _ in stops]
     session.execute(

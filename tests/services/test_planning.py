@@ -19,9 +19,16 @@ from backend.db.models import (
     OptimizationResponse,
     Order,
     Route,
+    VehicleState,
 )
-from backend.services.planning import PlanningError, PlanRequest, accept_plan, run_plan
-from factories import DAY, seed_small_day
+from backend.services.planning import (
+    PlanningError,
+    PlanRequest,
+    accept_plan,
+    build_problem,
+    run_plan,
+)
+from factories import DAY, at_hour, seed_small_day
 
 ADMIN = make_principal(user_id=1, username="admin", role="admin")
 
@@ -170,3 +177,78 @@ def test_unknown_depot_and_empty_fleet_are_refused(database, cache) -> None:
     with pytest.raises(PlanningError) as raised:
         _plan(database, cache, empty_id)
     assert raised.value.field == "vehicle_ids"
+
+
+def test_remaining_stops_are_replanned_from_the_live_day(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    first = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    with database.session() as session:
+        accept_plan(session, response_id=first.response_id, principal=ADMIN)
+    with database.session() as session:
+        route = session.scalars(select(Route).where(Route.status == "active")).first()
+        served = [s for s in route.stops if s.kind == "delivery"]
+        delivered, cancelled = served[0].order_id, served[-1].order_id
+        vehicle_id = route.vehicle_id
+        session.get(Order, delivered).status = "delivered"
+        session.get(Order, cancelled).status = "cancelled"
+        session.add(
+            VehicleState(
+                vehicle_id=vehicle_id,
+                seq=1,
+                recorded_at=at_hour(10),
+                lat=served[0].lat,
+                lon=served[0].lon,
+                status="en_route",
+            )
+        )
+        session.add(
+            Order(
+                reference="O-new",
+                depot_id=depot_id,
+                service_date=DAY,
+                customer_name="Late",
+                lat=41.88,
+                lon=-87.68,
+                demand={"kg": 10},
+                service_minutes=5,
+                priority=9,
+                time_windows=[
+                    {"start": at_hour(12).isoformat(), "end": at_hour(17).isoformat()}
+                ],
+                window_start=at_hour(12),
+                window_end=at_hour(17),
+            )
+        )
+    with database.session() as session:
+        new_id = session.scalar(select(Order.id).where(Order.reference == "O-new"))
+    request = PlanRequest(
+        depot_id=depot_id,
+        service_date=DAY,
+        time_limit_s=1,
+        engine="ortools",
+        breaks=False,
+        mode="remaining",
+    )
+    with database.session() as session:
+        live = build_problem(session, request=request, now=at_hour(10.5))
+    assert live.live_state.new_orders[0].id == str(new_id)
+    assert live.live_state.cancelled == (str(cancelled),)
+    outcome = run_plan(
+        database, cache, request_id=uuid.uuid4().hex, request=request, requested_by="t"
+    )
+    assert outcome.status == "completed" and not outcome.cache_hit
+    with database.session() as session:
+        routes = session.scalars(select(Route).where(Route.response_id == outcome.response_id))
+        sequences = {
+            r.vehicle_id: [s.order_id for s in r.stops if s.kind == "delivery"] for r in routes
+        }
+    planned = [o for seq in sequences.values() for o in seq]
+    assert new_id in planned and cancelled not in planned
+    assert sequences[vehicle_id][0] == delivered  # the done stop stays first on its vehicle
+
+
+def test_remaining_needs_an_active_plan(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    with pytest.raises(PlanningError) as raised:
+        _plan(database, cache, depot_id, mode="remaining")
+    assert raised.value.field == "mode"
