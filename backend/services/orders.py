@@ -200,42 +200,43 @@ def _load_for_update(session: Session, order_id: int, depot_ids: Collection[int]
     return order
 
 
-def _check_references(
-    session: Session,
-    *,
-    depot_ids: Collection[int] | None,
-    depot_id: int,
-    vehicle_id: int | None,
-    demand: dict[str, float],
-    reference: str,
-    order_id: int | None = None,
-) -> None:
-    """Everything about an order that needs the database, checked before anything is written."""
+def _check_depot(session: Session, depot_ids: Collection[int] | None, depot_id: int) -> None:
     depot = session.get(Depot, depot_id)
     if depot is None or (depot_ids is not None and depot_id not in depot_ids):
         raise InvalidInputError(f"unknown depot {depot_id}", field="depot_id")
     if not depot.active:
         raise InvalidInputError(f"depot {depot_id} is inactive", field="depot_id")
-    if vehicle_id is not None:
-        vehicle = session.get(Vehicle, vehicle_id)
-        if vehicle is None or (depot_ids is not None and vehicle.depot_id not in depot_ids):
-            raise InvalidInputError(f"unknown vehicle {vehicle_id}", field="vehicle_id")
-        if vehicle.depot_id != depot_id:
-            raise InvalidInputError(
-                f"vehicle {vehicle_id} belongs to another depot", field="vehicle_id"
-            )
-        if not vehicle.active:
-            raise InvalidInputError(f"vehicle {vehicle_id} is inactive", field="vehicle_id")
-    if demand:
-        # The depot's own vehicles decide; a depot without vehicles yet falls back to the fleet.
-        units = capacity_units(session, depot_id=depot_id) or capacity_units(session)
-        unknown = sorted(set(demand) - units)
-        if unknown:
-            carried = ", ".join(sorted(units)) or "none"
-            raise InvalidInputError(
-                f"no vehicle carries unit {unknown[0]!r} (carried: {carried})",
-                field=f"demand.{unknown[0]}",
-            )
+
+
+def _check_vehicle(
+    session: Session, depot_ids: Collection[int] | None, vehicle_id: int, depot_id: int
+) -> None:
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None or (depot_ids is not None and vehicle.depot_id not in depot_ids):
+        raise InvalidInputError(f"unknown vehicle {vehicle_id}", field="vehicle_id")
+    if vehicle.depot_id != depot_id:
+        raise InvalidInputError(
+            f"vehicle {vehicle_id} belongs to another depot", field="vehicle_id"
+        )
+    if not vehicle.active:
+        raise InvalidInputError(f"vehicle {vehicle_id} is inactive", field="vehicle_id")
+
+
+def _check_demand(session: Session, depot_id: int, demand: dict[str, float]) -> None:
+    if not demand:
+        return
+    # The depot's own vehicles decide; a depot without vehicles yet falls back to the fleet.
+    units = capacity_units(session, depot_id=depot_id) or capacity_units(session)
+    unknown = sorted(set(demand) - units)
+    if unknown:
+        carried = ", ".join(sorted(units)) or "none"
+        raise InvalidInputError(
+            f"no vehicle carries unit {unknown[0]!r} (carried: {carried})",
+            field=f"demand.{unknown[0]}",
+        )
+
+
+def _check_reference(session: Session, reference: str, order_id: int | None = None) -> None:
     taken = select(func.count()).where(Order.reference == reference)
     if order_id is not None:
         taken = taken.where(Order.id != order_id)
@@ -259,14 +260,12 @@ def create_order(
     session: Session, *, depot_ids: Collection[int] | None, data: OrderCreate
 ) -> OrderOut:
     """Create an order in status "new" inside the caller's depot scope."""
-    _check_references(
-        session,
-        depot_ids=depot_ids,
-        depot_id=data.depot_id,
-        vehicle_id=data.vehicle_id,
-        demand=data.demand,
-        reference=data.reference,
-    )
+    # Everything that needs the database is checked before anything is written.
+    _check_depot(session, depot_ids, data.depot_id)
+    if data.vehicle_id is not None:
+        _check_vehicle(session, depot_ids, data.vehicle_id, data.depot_id)
+    _check_demand(session, data.depot_id, data.demand)
+    _check_reference(session, data.reference)
     order = Order(
         reference=data.reference,
         depot_id=data.depot_id,
@@ -311,15 +310,17 @@ def update_order(
         raise ConflictError(
             f"order {order_id} is {order.status}: it keeps its vehicle", field="vehicle_id"
         )
-    _check_references(
-        session,
-        depot_ids=depot_ids,
-        depot_id=depot_id,
-        vehicle_id=vehicle_id,
-        demand=changes.get("demand", order.demand),
-        reference=changes.get("reference", order.reference),
-        order_id=order.id,
-    )
+    # Only what changes is checked: a stored value stays valid even if, say, its vehicle
+    # was deactivated since, so that editing the notes never fails on an untouched field.
+    depot_changed = depot_id != order.depot_id
+    if depot_changed:
+        _check_depot(session, depot_ids, depot_id)
+    if vehicle_id is not None and (depot_changed or vehicle_id != order.vehicle_id):
+        _check_vehicle(session, depot_ids, vehicle_id, depot_id)
+    if depot_changed or "demand" in changes:
+        _check_demand(session, depot_id, changes.get("demand", order.demand))
+    if changes.get("reference", order.reference) != order.reference:
+        _check_reference(session, changes["reference"], order.id)
     if data.time_windows is not None:
         changes["time_windows"] = _windows_json(data.time_windows)
         changes["window_start"] = data.time_windows[0].start

@@ -90,6 +90,20 @@ def test_assign_and_unassign_a_vehicle(as_role, world):
     assert unassigned.get_json()["vehicle_id"] is None
 
 
+def test_untouched_fields_are_not_rechecked(as_role, world, runtime):
+    # N-001's vehicle leaves service: its notes can still be edited...
+    api = as_role("dispatcher")
+    assert api.post(f"/vehicles/{world.vehicles['n-van']}/deactivate").status_code == 200
+    order_id = world.orders["N-001"]
+    response = api.patch(f"/orders/{order_id}", json={"notes": "gate code 1234"})
+    assert response.status_code == 200, response.get_json()
+    # ...but it cannot be assigned to another order.
+    other = api.patch(
+        f"/orders/{world.orders['N-002']}", json={"vehicle_id": world.vehicles["n-van"]}
+    )
+    assert_error(other, 422, "vehicle_id")
+
+
 def test_cancel_order_keeps_the_row(as_role, world, runtime):
     order_id = world.orders["N-003"]
     response = as_role("dispatcher").post(
