@@ -20,6 +20,7 @@ from backend.realtime.bus import InProcessBus
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import RealtimeConfig
 from backend.realtime.service import RealtimeService, initial_rooms, initial_subscriptions
+from backend.sim.city import today_in_city
 
 
 @dataclass
@@ -94,7 +95,7 @@ def seed_fleet(db: Database) -> Fleet:
             order = Order(
                 reference=f"ORD-{index}",
                 depot_id=north.id,
-                service_date=now.date(),
+                service_date=today_in_city(),
                 customer_name=f"Customer {index}",
                 lat=41.9,
                 lon=-87.68,
