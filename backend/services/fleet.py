@@ -281,7 +281,9 @@ def update_vehicle(
     if shift_end <= shift_start:
         raise InvalidInputError("must be after shift_start", field="shift_end")
     depots: dict[str, int] = {
-        k: changes[k] for k in ("depot_id", "start_depot_id", "end_depot_id") if k in changes
+        k: changes[k]
+        for k in ("depot_id", "start_depot_id", "end_depot_id")
+        if k in changes and changes[k] != getattr(vehicle, k)
     }
     if depots:
         _check_depots(session, depot_ids=depot_ids, fields=depots)
