@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -178,6 +179,13 @@ def connect(service: RealtimeService, database: Database, fleet: Fleet):
         return Client(service, principal, depot)
 
     return _connect
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def fix(seq: int, *, lat: float = 41.9, lon: float = -87.65, ago_s: float = 1.0, **extra: Any):

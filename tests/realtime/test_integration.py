@@ -1,0 +1,286 @@
+"""Two server processes (gunicorn, gevent) on loopback sharing real PostgreSQL and Redis: a
+driver on one, a dispatcher on the other; Redis restarted mid-stream (the bus reconnects and
+positions keep being stored); PostgreSQL restarted (the writer retries and every acknowledged
+position is there afterwards). The restarts disturb other tests: they are marked and short."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from backend.config import load_settings
+from backend.db.engine import Database
+from backend.db.migrate import upgrade
+from backend.db.models import Position
+from backend.sim.driver_socket import WebSocketClient
+from tests.realtime.conftest import Fleet, free_port, seed_fleet
+from tests.realtime.test_server import _next
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+
+class Cluster:
+    """Two single-worker gunicorn servers on the same database and Redis."""
+
+    def __init__(self, data_dir: Path, database_url: str, redis_url: str) -> None:
+        self.database = Database(load_settings(DATA_DIR=str(data_dir), DATABASE_URL=database_url))
+        upgrade(self.database.engine)
+        self.fleet: Fleet = seed_fleet(self.database)
+        env = dict(
+            os.environ,
+            DATA_DIR=str(data_dir),
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            DEMO="false",
+            LOG_LEVEL="WARNING",
+            SECRET_KEY="test-" + uuid.uuid4().hex,
+        )
+        self.ports = [free_port(), free_port()]
+        self.procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "app:server",
+                    "-k",
+                    "gevent",
+                    "-w",
+                    "1",
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "--no-control-socket",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for port in self.ports
+        ]
+        for port in self.ports:
+            _wait_http(f"http://127.0.0.1:{port}/healthz")
+        self.urls = [f"ws://127.0.0.1:{port}/ws" for port in self.ports]
+
+    def stored_seqs(self, vehicle_id: int) -> set[int]:
+        with self.database.session() as session:
+            return set(
+                session.scalars(select(Position.seq).where(Position.vehicle_id == vehicle_id))
+            )
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.database.engine.dispose()
+
+
+def _wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@pytest.fixture
+def own_postgres_url() -> Iterator[str]:
+    """A database of our own, dropped with a fresh connection (the server may have restarted)."""
+    from sqlalchemy import create_engine
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"fleet_rt_{uuid.uuid4().hex[:10]}"
+
+    def admin(statement: str) -> None:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    try:
+        admin(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def cluster(data_dir: Path, own_postgres_url: str, redis_url: str) -> Iterator[Cluster]:
+    servers = Cluster(data_dir, own_postgres_url, redis_url)
+    yield servers
+    servers.stop()
+
+
+class Streamer:
+    """A driver sending one fix every `period` s and keeping the acknowledged seqs."""
+
+    def __init__(self, ws: WebSocketClient) -> None:
+        self.ws = ws
+        self.seq = 0
+        self.acked: set[int] = set()
+        self.errors: list[dict[str, Any]] = []
+
+    async def read(self) -> None:
+        while (message := await self.ws.recv()) is not None:
+            frame = json.loads(message)
+            if frame["type"] == "acknowledgment":
+                self.acked.add(frame["seq"])
+            elif frame["type"] == "error":
+                self.errors.append(frame)
+
+    async def send_for(self, seconds: float, period: float = 0.1) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.seq += 1
+            fix = {
+                "type": "vehicle_location_update",
+                "seq": self.seq,
+                "lat": 41.9,
+                "lon": -87.65 + self.seq * 1e-5,
+                "recordedAt": datetime.now(UTC).isoformat(),
+            }
+            await self.ws.send_text(json.dumps(fix))
+            await asyncio.sleep(period)
+
+
+async def _dispatcher_sees(ws: WebSocketClient, vehicle_id: int, above_seq: int, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = await _next(ws, "vehicle_location_update", deadline - time.monotonic())
+        if any(p["vehicleId"] == vehicle_id and p["seq"] > above_seq for p in frame["positions"]):
+            return True
+    return False
+
+
+async def _open(url: str, token: str) -> WebSocketClient:
+    ws = await WebSocketClient.connect(url, headers={"Authorization": f"Bearer {token}"})
+    await _next(ws, "welcome")
+    return ws
+
+
+def _run(command: str) -> None:
+    subprocess.run(command, shell=True, check=True, capture_output=True, timeout=60)
+
+
+def test_driver_on_one_worker_reaches_the_dispatcher_on_the_other(cluster: Cluster) -> None:
+    vehicle = cluster.fleet.vehicles[0]
+
+    async def scenario() -> None:
+        dispatcher = await _open(cluster.urls[1], cluster.fleet.tokens["disp"])
+        driver = Streamer(await _open(cluster.urls[0], cluster.fleet.tokens["driver1"]))
+        reader = asyncio.create_task(driver.read())
+        await driver.send_for(1.0)
+        assert await _dispatcher_sees(dispatcher, vehicle, driver.seq - 1, 5.0)
+        await asyncio.sleep(0.5)
+        assert driver.acked == set(range(1, driver.seq + 1))
+        assert driver.acked <= cluster.stored_seqs(vehicle)
+        reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_redis_restart_mid_stream(cluster: Cluster) -> None:
+    vehicle = cluster.fleet.vehicles[0]
+
+    async def scenario() -> None:
+        dispatcher = await _open(cluster.urls[1], cluster.fleet.tokens["disp"])
+        driver = Streamer(await _open(cluster.urls[0], cluster.fleet.tokens["driver1"]))
+        reader = asyncio.create_task(driver.read())
+        await driver.send_for(1.0)
+        assert await _dispatcher_sees(dispatcher, vehicle, 0, 5.0)
+        _run("redis-cli shutdown nosave")
+        try:
+            await driver.send_for(1.0)  # Redis is down: positions are still stored and acked
+        finally:
+            _run(
+                'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" '
+                "--appendonly no"
+            )
+        during = driver.seq
+        await asyncio.sleep(0.5)
+        assert set(range(1, during + 1)) <= driver.acked
+        # The listener reconnects (backoff <= 5 s): fixes sent after that reach the other worker.
+        seen = False
+        for _ in range(12):
+            await driver.send_for(0.5)
+            try:
+                seen = await _dispatcher_sees(dispatcher, vehicle, during, 0.5)
+            except TimeoutError:
+                seen = False
+            if seen:
+                break
+        assert seen, "the dispatcher never got positions again after Redis came back"
+        await asyncio.sleep(0.5)
+        assert driver.acked <= cluster.stored_seqs(vehicle)
+        assert len(driver.acked) == driver.seq
+        reader.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_postgres_restart_loses_no_acknowledged_position(cluster: Cluster) -> None:
+    vehicle = cluster.fleet.vehicles[0]
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+
+    async def scenario() -> None:
+        driver = Streamer(await _open(cluster.urls[0], cluster.fleet.tokens["driver1"]))
+        reader = asyncio.create_task(driver.read())
+        await driver.send_for(1.0)
+        restart = asyncio.get_running_loop().run_in_executor(
+            None, _run, f"pg_ctlcluster --skip-systemctl-redirect {version} main restart"
+        )
+        await driver.send_for(3.0)
+        await restart
+        await driver.send_for(1.0)
+        deadline = time.monotonic() + 30
+        while len(driver.acked) < driver.seq and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert driver.errors == []
+        assert driver.acked == set(range(1, driver.seq + 1))
+        reader.cancel()
+
+    asyncio.run(scenario())
+    cluster.database.engine.dispose()  # its pooled connections died with the server
+    _wait_postgres(cluster)
+    assert set(range(1, 1 + max(cluster.stored_seqs(vehicle)))) <= cluster.stored_seqs(vehicle)
+
+
+def _wait_postgres(cluster: Cluster) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with cluster.database.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
