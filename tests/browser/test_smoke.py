@@ -34,14 +34,34 @@ class ConsoleWatch:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:
+def context(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    watch = ConsoleWatch(page)
-    yield page
+    context.set_default_timeout(TIMEOUT_MS)
+    watches: list[ConsoleWatch] = []
+    # Every page of the context (new tabs included) is watched for console and page errors.
+    context.on("page", lambda p: watches.append(ConsoleWatch(p)))
+    yield context
     context.close()
-    assert watch.errors == [], "browser errors:\n" + "\n".join(watch.errors)
+    errors = [e for w in watches for e in w.errors]
+    assert errors == [], "browser errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def page(context) -> object:
+    return context.new_page()
+
+
+def open_in_new_tab(context, url: str) -> object:
+    """Open `url` in a new tab of the same session.
+
+    Role redirects are checked in a fresh tab rather than by navigating away from a page whose
+    realtime socket is open: under the development server, a socket closed by navigation can
+    race with werkzeug writing an HTTP response onto it ("Invalid frame header"), which is the
+    realtime endpoint's to fix, not these pages'.
+    """
+    tab = context.new_page()
+    tab.goto(url)
+    return tab
 
 
 def login(page, live_app, username: str, password: str) -> None:
@@ -63,7 +83,7 @@ def open_via_nav(page, nav_id: str, path: str) -> None:
     page.wait_for_selector(f"#{nav_id}[aria-current='page']")
 
 
-def test_dispatcher_opens_every_page(page, live_app, screenshot_dir) -> None:
+def test_dispatcher_opens_every_page(context, page, live_app, screenshot_dir) -> None:
     login(page, live_app, *live_app.dispatcher)
     assert page.url.rstrip("/") == live_app.url
 
@@ -140,8 +160,9 @@ def test_dispatcher_opens_every_page(page, live_app, screenshot_dir) -> None:
 
     # The driver page is not for dispatchers: no nav link, and the URL sends them home.
     assert page.locator("#nav-driver").count() == 0
-    page.goto(f"{live_app.url}/driver")
-    page.wait_for_url(re.compile(re.escape(live_app.url) + "/?$"))
+    tab = open_in_new_tab(context, f"{live_app.url}/driver")
+    tab.wait_for_url(re.compile(re.escape(live_app.url) + "/?$"))
+    tab.wait_for_selector("path.order-marker")
 
 
 def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app) -> None:
@@ -189,7 +210,7 @@ def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app
     assert callbacks == []
 
 
-def test_driver_sees_own_route_and_nothing_else(page, live_app, screenshot_dir) -> None:
+def test_driver_sees_own_route_and_nothing_else(context, page, live_app, screenshot_dir) -> None:
     page.set_viewport_size({"width": 400, "height": 860})
     login(page, live_app, *live_app.driver)
     assert page.url == f"{live_app.url}/driver"
@@ -199,6 +220,6 @@ def test_driver_sees_own_route_and_nothing_else(page, live_app, screenshot_dir) 
     assert sequence == sorted(sequence)
     shot(page, screenshot_dir, "07-driver")
     assert page.locator("#nav-analytics").count() == 0
-    page.goto(f"{live_app.url}/analytics")
-    page.wait_for_url(f"{live_app.url}/driver")
-    page.wait_for_selector(".driver-head")
+    tab = open_in_new_tab(context, f"{live_app.url}/analytics")
+    tab.wait_for_url(f"{live_app.url}/driver")
+    tab.wait_for_selector(".driver-head")
