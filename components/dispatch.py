@@ -90,6 +90,7 @@ def vehicles_geojson(vehicles: Sequence[VehicleMarker]) -> dict[str, Any]:
                 "status": v.status,
                 "heading": v.heading,
                 "parked": v.parked,
+                "depot": [v.depot_lat, v.depot_lon] if v.depot_lat is not None else None,
                 "tooltip": f"<b>{v.name}</b> · {v.vehicle_type}<br>{status_label(v.status)}",
             },
         )

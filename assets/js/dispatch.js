@@ -94,6 +94,16 @@
   });
 
   var lastSignature = null;
+  // About 100 m, as PARKED_DEGREES in backend/db/queries/dispatch.py.
+  var PARKED_DEGREES = 0.001;
+
+  function isAtDepot(position, depot) {
+    return (
+      !!depot &&
+      Math.abs(position.lat - depot[0]) < PARKED_DEGREES &&
+      Math.abs(position.lon - depot[1]) < PARKED_DEGREES * 1.4
+    );
+  }
 
   function signatureOf(latest) {
     if (!latest) {
@@ -174,10 +184,11 @@
           if (!live || typeof live.lat !== "number" || typeof live.lon !== "number") {
             return feature;
           }
+          var moving = typeof live.speed === "number" && live.speed > 0.5;
           var props = Object.assign({}, feature.properties, {
-            parked: false,
+            parked: !moving && isAtDepot(live, feature.properties.depot),
             heading: typeof live.heading === "number" ? live.heading : feature.properties.heading,
-            status: typeof live.speed === "number" && live.speed > 0.5 ? "moving" : feature.properties.status,
+            status: moving ? "moving" : feature.properties.status,
           });
           return {
             type: "Feature",

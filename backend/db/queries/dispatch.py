@@ -72,6 +72,8 @@ class VehicleMarker:
     orders_open: int
     # Idle at its depot (or never seen): the map lists it instead of stacking it on the depot.
     parked: bool = False
+    depot_lat: float | None = None
+    depot_lon: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,8 @@ def list_vehicle_markers(
                 orders_done=int(done or 0),
                 orders_open=int(open_ or 0),
                 parked=parked,
+                depot_lat=depot.lat,
+                depot_lon=depot.lon,
             )
         )
     return rows
