@@ -11,7 +11,7 @@ import pytest
 
 from backend.db.models import Depot, Vehicle
 
-from .api_helpers import assert_error, count_rows, vehicle_body
+from .api_helpers import assert_error, count_rows, order_body, vehicle_body
 
 
 def stored(runtime: Any, model: Any, row_id: int) -> dict[str, Any]:
@@ -246,7 +246,9 @@ def test_depot_with_active_vehicles_cannot_be_deactivated(as_role, world, runtim
     assert response.status_code == 200 and response.get_json()["active"] is False
     assert count_rows(runtime, Depot) == 2
     # An inactive depot takes no new orders or vehicles, and its vehicles stay parked.
-    order = {"depot_id": depot_id}
-    assert_error(api.patch(f"/orders/{world.orders['S-002']}", json=order), 422, "depot_id")
+    new_order = order_body(depot_id=depot_id, demand={"kg": 1})
+    assert_error(api.post("/orders", json=new_order), 422, "depot_id")
+    move = {"depot_id": depot_id}
+    assert_error(api.patch(f"/orders/{world.orders['N-002']}", json=move), 422, "depot_id")
     assert_error(api.post(f"/vehicles/{world.vehicles['s-truck']}/activate"), 422, "depot_id")
     assert api.post(f"/depots/{depot_id}/activate").get_json()["active"] is True
