@@ -19,6 +19,7 @@ from components.analytics import (
     figure_emissions,
     figure_failures,
     figure_on_time,
+    figure_orders,
     figure_utilization,
     report_to_store,
 )
@@ -73,6 +74,7 @@ def draw(store: dict[str, Any] | None, units: str | None) -> tuple[Any, ...]:
         figure_utilization(store),
         figure_emissions(store),
         figure_failures(store),
+        figure_orders(store),
     )
 
 
@@ -97,6 +99,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.ANALYTICS_UTILIZATION_CHART, "figure"),
         Output(ids.ANALYTICS_EMISSIONS_CHART, "figure"),
         Output(ids.ANALYTICS_FAILED_CHART, "figure"),
+        Output(ids.ANALYTICS_ORDERS_CHART, "figure"),
         Input(ids.ANALYTICS_REPORT, "data"),
         Input(ids.ANALYTICS_UNITS, "value"),
     )(draw)

@@ -234,6 +234,30 @@ def figure_failures(store: dict[str, Any] | None) -> go.Figure:
     return fig
 
 
+def figure_orders(store: dict[str, Any] | None) -> go.Figure:
+    """Orders per day by outcome: delivered, failed, cancelled, still open."""
+    days = _active_days(store)
+    x = [d["day"] for d in days]
+    fig = go.Figure()
+    for key, label in (
+        ("delivered", "Delivered"),
+        ("failed", "Failed"),
+        ("cancelled", "Cancelled"),
+    ):
+        fig.add_trace(
+            go.Bar(x=x, y=[d.get(key) for d in days], name=label, marker_color=STATUS_COLOURS[key])
+        )
+    open_orders = [
+        None
+        if not d.get("orders")
+        else d["orders"] - d.get("delivered", 0) - d.get("failed", 0) - d.get("cancelled", 0)
+        for d in days
+    ]
+    fig.add_trace(go.Bar(x=x, y=open_orders, name="Open", marker_color=STATUS_COLOURS["new"]))
+    fig.update_layout(barmode="stack")
+    return _style(fig, "Orders per day")
+
+
 def create_chart(graph_id: str) -> dcc.Graph:
     """A chart slot with the app's settings (no mode bar clutter, responsive)."""
     return dcc.Graph(

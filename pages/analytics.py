@@ -6,7 +6,7 @@ from dash import dcc, html
 from components import ids
 from components.analytics import create_chart
 from components.filters import create_date_range, create_depot_filter
-from components.ui import create_card, create_field, create_loading, create_page_header
+from components.ui import create_card, create_loading, create_page_header
 
 dash.register_page(
     __name__,
@@ -37,7 +37,10 @@ def layout(**_kwargs: object) -> html.Div:
                 [
                     create_depot_filter(ids.ANALYTICS_DEPOT),
                     create_date_range(ids.ANALYTICS_DATES, "Service dates"),
-                    create_field("Distance unit", units, ids.ANALYTICS_UNITS),
+                    html.Fieldset(
+                        [html.Legend("Distance unit", className="field-label"), units],
+                        className="field field-set",
+                    ),
                 ],
             ),
             create_loading(html.Div(id=ids.ANALYTICS_KPIS, className="kpi-slot")),
@@ -49,6 +52,7 @@ def layout(**_kwargs: object) -> html.Div:
                     create_card(create_chart(ids.ANALYTICS_UTILIZATION_CHART)),
                     create_card(create_chart(ids.ANALYTICS_EMISSIONS_CHART)),
                     create_card(create_chart(ids.ANALYTICS_FAILED_CHART)),
+                    create_card(create_chart(ids.ANALYTICS_ORDERS_CHART)),
                 ],
             ),
         ],

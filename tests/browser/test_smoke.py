@@ -143,10 +143,13 @@ def test_dispatcher_opens_every_page(context, page, live_app, screenshot_dir) ->
     page.wait_for_selector("#plans-summary .kpi")
     shot(page, screenshot_dir, "04-plans")
 
-    # Analytics: KPI tiles and five charts with data.
+    # Analytics: KPI tiles and six charts with data.
     open_via_nav(page, "nav-analytics", "/analytics")
     page.wait_for_selector("#analytics-kpis .kpi")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .trace').length >= 5")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".filter((p) => p.querySelector('.trace')).length === 6"
+    )
     assert "%" in page.locator("#analytics-kpis .kpi-value").first.text_content()
     shot(page, screenshot_dir, "05-analytics")
 

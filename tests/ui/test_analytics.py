@@ -13,6 +13,7 @@ from components.analytics import (
     figure_emissions,
     figure_failures,
     figure_on_time,
+    figure_orders,
     figure_utilization,
     has_data,
     report_to_store,
@@ -62,3 +63,6 @@ def test_figures_have_one_point_per_day() -> None:
     failures = figure_failures(store)
     assert list(failures.data[0].y) == [2, None, 2]
     assert "customer not home 2" in failures.layout.title.subtitle.text
+    outcomes = figure_orders(store)
+    assert [t.name for t in outcomes.data] == ["Delivered", "Failed", "Cancelled", "Open"]
+    assert list(outcomes.data[0].y) == [8, None, 8] and list(outcomes.data[3].y) == [0, None, 0]

@@ -133,7 +133,7 @@ def test_fleet_plans_analytics_models(as_user) -> None:
     store = analytics.load_report(None, start, end)
     assert store["totals"]["orders"] == 3 * sample.history_days
     tiles, *figures = analytics.draw(store, "mi")
-    assert len(figures) == 5 and "Cost per mile" in text(tiles)
+    assert len(figures) == 6 and "Cost per mile" in text(tiles)
     assert "No models trained yet" in text(models.show_models(None))
 
 
