@@ -32,7 +32,6 @@ log = logging.getLogger("realtime.ingest")
 
 POSITION_TABLE = cast(Table, Position.__table__)
 STATE_TABLE = cast(Table, VehicleState.__table__)
-PG_ROWS_PER_STATEMENT = 1000  # 10 parameters a row stays far below PostgreSQL's 65,535
 
 
 @dataclass(eq=False, slots=True)
@@ -78,24 +77,52 @@ def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
         }
         for f in newest.values()
     ]
-    position_insert, state_upsert = _statements(session.get_bind().dialect.name)
     if session.get_bind().dialect.name == "postgresql":
-        # Multi-row VALUES: one round trip per thousand rows.
-        for start in range(0, len(rows), PG_ROWS_PER_STATEMENT):
-            session.execute(position_insert.values(rows[start : start + PG_ROWS_PER_STATEMENT]))
-        for start in range(0, len(states), PG_ROWS_PER_STATEMENT):
-            session.execute(state_upsert.values(states[start : start + PG_ROWS_PER_STATEMENT]))
-    else:
-        session.execute(position_insert, rows)
-        session.execute(state_upsert, states)
+        _pg_insert_many(session, "position", rows, PG_POSITION_CONFLICT)
+        _pg_insert_many(session, "vehicle_state", states, PG_STATE_CONFLICT)
+        return
+    position_insert, state_upsert = _sqlite_statements()
+    session.execute(position_insert, rows)
+    session.execute(state_upsert, states)
+
+
+# The same conflict rules as _sqlite_statements, for the hand-built multi-row statements.
+PG_POSITION_CONFLICT = "ON CONFLICT (vehicle_id, seq) DO NOTHING"
+PG_STATE_CONFLICT = (
+    "ON CONFLICT (vehicle_id) DO UPDATE SET "
+    + ", ".join(
+        f"{name} = EXCLUDED.{name}"
+        for name in ("seq", "recorded_at", "lat", "lon", "speed", "heading", "updated_at")
+    )
+    + " WHERE vehicle_state.recorded_at < EXCLUDED.recorded_at OR (vehicle_state.recorded_at"
+    " = EXCLUDED.recorded_at AND vehicle_state.seq < EXCLUDED.seq)"
+)
+PG_TYPES = {
+    "vehicle_id": "integer",
+    "seq": "bigint",
+    "recorded_at": "timestamptz",
+    "received_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "status": "text",
+}
+
+
+def _pg_insert_many(session: Session, table: str, rows: list[dict[str, Any]], tail: str) -> None:
+    # One multi-row INSERT of any size from one array per column (unnest): the statement text
+    # never changes, so PostgreSQL plans it once, and nothing is compiled per batch.
+    if not rows:
+        return
+    columns = list(rows[0])
+    arrays = ", ".join(f"%s::{PG_TYPES.get(c, 'float8')}[]" for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}"
+    session.connection().exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple[Any, Any]:
-    # Built once per dialect: constructing an upsert costs more than executing a small one.
-    from sqlalchemy.dialects import postgresql, sqlite
+def _sqlite_statements() -> tuple[Any, Any]:
+    # Built once: constructing an upsert costs more than executing a small one.
+    from sqlalchemy.dialects.sqlite import insert
 
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     positions = insert(POSITION_TABLE).on_conflict_do_nothing(index_elements=["vehicle_id", "seq"])
     state = insert(STATE_TABLE)
     excluded, current = state.excluded, STATE_TABLE.c
