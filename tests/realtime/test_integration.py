@@ -108,31 +108,6 @@ def _wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 @pytest.fixture
-def own_postgres_url() -> Iterator[str]:
-    """A database of our own, dropped with a fresh connection (the server may have restarted)."""
-    from sqlalchemy import create_engine
-
-    from tests.conftest import PG_ADMIN_URL
-
-    name = f"fleet_rt_{uuid.uuid4().hex[:10]}"
-
-    def admin(statement: str) -> None:
-        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(text(statement))
-        finally:
-            engine.dispose()
-
-    try:
-        admin(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
 def cluster(data_dir: Path, own_postgres_url: str, redis_url: str) -> Iterator[Cluster]:
     servers = Cluster(data_dir, own_postgres_url, redis_url)
     yield servers
