@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, html
+from dash import ClientsideFunction, Input, Output, html
 
 from backend.db.queries.driver import get_driver_day
 from callbacks._common import db_session, require_principal
@@ -14,7 +14,7 @@ from components.driver import create_driver_view
 from components.ui import create_empty_state
 
 
-def show_route(store: dict[str, Any] | None, _n: int | None) -> html.Div:
+def show_route(store: dict[str, Any] | None, _n: int | None, _bump: int | None = None) -> html.Div:
     """The route of the driver's own vehicle (an admin may name one with ?vehicle=)."""
     principal = require_principal("driver", "admin")
     vehicle_id = principal.vehicle_id
@@ -43,4 +43,12 @@ def register(app: dash.Dash) -> None:
         Output(ids.DRIVER_CONTENT, "children"),
         Input(ids.DRIVER_LOAD, "data"),
         Input(ids.DRIVER_REFRESH, "n_intervals"),
+        Input(ids.DRIVER_BUMP, "data"),
     )(show_route)
+    # Route messages from the realtime client bump a store, which reloads the route.
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDriver", function_name="routeChanged"),
+        Output(ids.DRIVER_BUMP, "data"),
+        Input(ids.DRIVER_LIVE_TICK, "n_intervals"),
+        prevent_initial_call=True,
+    )

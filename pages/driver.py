@@ -15,7 +15,9 @@ dash.register_page(
     roles=["driver", "admin"],
 )
 
-REFRESH_MS = 30_000
+# A periodic refresh as a fallback; route changes announced over the socket reload at once.
+REFRESH_MS = 60_000
+LIVE_TICK_MS = 1_000
 
 
 def layout(vehicle: str | None = None, **_kwargs: object) -> html.Div:
@@ -25,6 +27,8 @@ def layout(vehicle: str | None = None, **_kwargs: object) -> html.Div:
         children=[
             dcc.Store(id=ids.DRIVER_LOAD, data={"vehicle": vehicle}),
             dcc.Interval(id=ids.DRIVER_REFRESH, interval=REFRESH_MS),
+            dcc.Interval(id=ids.DRIVER_LIVE_TICK, interval=LIVE_TICK_MS),
+            dcc.Store(id=ids.DRIVER_BUMP),
             create_loading(html.Div(id=ids.DRIVER_CONTENT)),
         ],
     )

@@ -222,6 +222,16 @@ def test_driver_sees_own_route_and_nothing_else(context, page, live_app, screens
     sequence = [int(t) for t in page.locator(".stop-seq").all_text_contents()]
     assert sequence == sorted(sequence)
     shot(page, screenshot_dir, "07-driver")
+    # A route message from the realtime client reloads the route at once (one server call).
+    reloads: list[str] = []
+    page.on("request", lambda r: reloads.append(r.url) if "_dash-update" in r.url else None)
+    page.evaluate(
+        "() => window.dispatchEvent(new CustomEvent('fleet:message',"
+        " {detail: {type: 'route_optimization_update'}}))"
+    )
+    page.wait_for_timeout(2500)
+    assert len(reloads) == 1
+    assert page.locator(".stop").count() == live_app.driver_stops
     assert page.locator("#nav-analytics").count() == 0
     tab = open_in_new_tab(context, f"{live_app.url}/analytics")
     tab.wait_for_url(f"{live_app.url}/driver")
