@@ -53,7 +53,12 @@ def explain_order(c: Compiled, i: int) -> tuple[Reason, str] | None:
     """Return the constraint that rules order ``i`` out for every vehicle, or None."""
     trip = _trip(c, i)
     oid = c.problem.orders[i].id
-    vehicles = [v for v in c.vehicles if all(c.can_serve(v, j) for j in trip)]
+    # Vehicles alike in everything checked here give the same answer: test one of each.
+    distinct = {
+        (v.start, v.end, v.capacity, v.early, v.late, v.max_duration, v.max_distance, v.skills): v
+        for v in reversed(c.vehicles)
+    }
+    vehicles = [v for v in distinct.values() if all(c.can_serve(v, j) for j in trip)]
     if not vehicles:
         need = sorted(set().union(*(c.problem.orders[j].skills for j in trip)))
         return Reason.SKILL, f"no vehicle has all skills {need} needed by {oid}"

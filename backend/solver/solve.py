@@ -2,10 +2,11 @@
 
 Engines: ``"ortools"`` (every constraint), ``"pyvrp"`` (the problems its model
 expresses, see :func:`backend.solver.pyvrp_engine.supports`) and ``"auto"``: when
-PyVRP can express the problem and the budget is at least
-``PARALLEL_MIN_SECONDS``, OR-Tools runs in a spawned process while PyVRP runs
-here (one core each) and the better plan is kept; with a shorter budget PyVRP
-runs alone; when PyVRP cannot express the problem OR-Tools runs alone.
+PyVRP can express the problem, the budget is at least ``PARALLEL_MIN_SECONDS``
+and a second core is idle (by the load average), OR-Tools runs in a child
+process while PyVRP runs here (one core each) and the better plan is kept;
+otherwise PyVRP runs alone; when PyVRP cannot express the problem OR-Tools runs
+alone.
 
 Orders no vehicle could serve even on its own are set aside before the search
 (they would only slow it down) and reported with their reason.
@@ -13,6 +14,8 @@ Orders no vehicle could serve even on its own are set aside before the search
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
 import subprocess
 import sys
@@ -32,8 +35,22 @@ from backend.solver.progress import Cancel, OnImprove, Progress
 from backend.solver.pyvrp_engine import solve_pyvrp, supports
 
 ENGINES = ("auto", "ortools", "pyvrp")
+log = logging.getLogger(__name__)
 #: Below this budget "auto" runs PyVRP only; the OR-Tools process costs ~0.3 s to start.
 PARALLEL_MIN_SECONDS = 2.0
+
+
+def _spare_core() -> bool:
+    """Whether a second core is likely idle (CPUs this process may use vs. the 1-min load)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return cpus >= 2 and load <= cpus - 1
 
 
 def _race(
@@ -85,9 +102,12 @@ def _race(
         out, _ = proc.communicate(timeout=max(0.5, deadline - time.monotonic() + 0.5))
         if proc.returncode == 0 and out:
             candidates.append(("ortools", pickle.loads(out)))
+        else:
+            log.warning("OR-Tools worker failed (exit %s); using PyVRP's plan", proc.returncode)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
+        log.info("OR-Tools worker overran its budget; using PyVRP's plan")
     # Fewest mandatory orders missed first, then cost; ties go to PyVRP.
     used, result = min(candidates, key=lambda kv: objective(c, kv[1].routes))
     return used, result
@@ -151,8 +171,9 @@ def solve_compiled(
         result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
                                max_iterations=max_iterations)
         used = "pyvrp"
-    elif time_limit < PARALLEL_MIN_SECONDS:
-        # Too short to amortize starting a second process: PyVRP alone is the
+    elif time_limit < PARALLEL_MIN_SECONDS or not _spare_core():
+        # Too short to amortize starting a second process, or no idle core to
+        # run it on (it would halve PyVRP's speed): PyVRP alone is the
         # stronger engine on the problems it expresses.
         result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
                                max_iterations=max_iterations)

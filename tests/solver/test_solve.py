@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -74,3 +75,21 @@ def test_cancel_returns_best_plan_so_far(engine: str) -> None:
 def test_cancel_accepts_a_callable() -> None:
     plan = solve(square(), engine="ortools", time_limit=30, cancel=lambda: True)
     assert plan.solve_time < 5
+
+
+def test_race_runs_ortools_in_a_child_process_and_keeps_the_better_plan(caplog) -> None:
+    from backend.solver.compile import compile_problem
+    from backend.solver.evaluate import objective
+    from backend.solver.progress import Progress
+    from backend.solver.solve import _race
+
+    c = compile_problem(square(n_orders=10, vehicles=3))
+    orders = list(range(c.num_orders))
+    deadline = time.monotonic() + 2.0
+    used, result = _race(c, orders, deadline=deadline, progress=Progress(), seed=0,
+                         max_iterations=None)
+    assert used in ("pyvrp", "ortools")
+    assert sorted(i for r in result.routes for i in r) == orders
+    assert objective(c, result.routes)[0] == 0
+    assert time.monotonic() - deadline < 1.5
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
