@@ -20,6 +20,7 @@ from backend.realtime.hub import NOTIFICATIONS, POSITIONS, ROUTE_STATUS, Connect
 from backend.realtime.ingest import PendingAck
 from backend.realtime.protocol import (
     INTERNAL_ERROR,
+    INVALID_CONNECTION,
     INVALID_JSON,
     INVALID_MESSAGE,
     PAYLOAD_TOO_LARGE,
@@ -120,7 +121,7 @@ def _target_vehicle(connection: Connection, message: dict[str, Any]) -> tuple[in
         raise ProtocolError(INVALID_MESSAGE, "vehicleId must be an integer", field="vehicleId")
     if principal.role == Role.DRIVER:
         if principal.vehicle_id is None:
-            raise ProtocolError(PERMISSION_DENIED, "this driver has no vehicle assigned")
+            raise ProtocolError(INVALID_CONNECTION, "this connection is not bound to a vehicle")
         if requested is not None and requested != principal.vehicle_id:
             raise ProtocolError(
                 PERMISSION_DENIED, "a driver may only post for its own vehicle", field="vehicleId"

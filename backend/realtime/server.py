@@ -173,7 +173,11 @@ def serve_socket(
         }
     )
     if "positions" in connection.subscriptions:
-        connection.send(service.snapshot(principal))
+        try:
+            connection.send(service.snapshot(principal))
+        except Exception:
+            # Live updates still flow; the client asks again with vehicle_status_subscription.
+            log.exception("snapshot for %s failed", connection.id)
     interval = config.position_frame_interval_s
     next_frame = 0.0
     next_ping = time.monotonic() + config.ping_interval_s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -49,6 +50,8 @@ class RealtimeService:
             if self._started:
                 return
             self._started = True
+            # On a worker's exit: write what is queued and send 1001 so clients reconnect.
+            atexit.register(self.stop)
             self.bus.subscribe(self.hub.on_bus_message)
             self.writer.start()
             threading.Thread(
@@ -57,6 +60,8 @@ class RealtimeService:
 
     def stop(self) -> None:
         """Flush the writer, ask every socket to reconnect elsewhere, stop the bus."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         for connection in list(self.hub.connections):
             connection.request_close(1001, "server shutting down")
