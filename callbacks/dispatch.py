@@ -14,7 +14,7 @@ from backend.db.queries.dispatch import (
     list_route_lines,
     list_vehicle_markers,
 )
-from callbacks._common import db_session, parse_date, require_principal
+from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import (
     create_dispatch_kpis,
@@ -45,19 +45,21 @@ def load_depots(value: str | None) -> tuple[dict[str, Any], Any]:
     return depots_geojson(depots), map_viewport(depots) or dash.no_update
 
 
-def load_orders(value: str | None) -> tuple[dict[str, Any], Any, Any]:
-    """The orders layer, the KPIs of the day and a viewport fitting the orders."""
+def load_orders(value: str | None, _refresh: int | None = None) -> tuple[dict[str, Any], Any, Any]:
+    """The orders layer, the KPIs of the day and, for a new day, a viewport fitting the orders."""
     day = parse_date(value)
     if day is None:
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
     with db_session() as session:
         orders = list_order_markers(session, depot_ids=principal.depot_ids, service_date=day)
-    viewport = orders_viewport(orders) or dash.no_update
+    # A reload after a realtime change keeps the map where the dispatcher left it.
+    new_day = triggered_id() in (None, ids.DISPATCH_DATE)
+    viewport = (orders_viewport(orders) if new_day else None) or dash.no_update
     return orders_geojson(orders), create_dispatch_kpis(orders), viewport
 
 
-def load_routes(value: str | None) -> dict[str, Any]:
+def load_routes(value: str | None, _refresh: int | None = None) -> dict[str, Any]:
     """The routes layer of the day."""
     day = parse_date(value)
     if day is None:
@@ -68,7 +70,7 @@ def load_routes(value: str | None) -> dict[str, Any]:
     return routes_geojson(routes)
 
 
-def load_vehicles(value: str | None) -> tuple[dict[str, Any], Any]:
+def load_vehicles(value: str | None, _refresh: int | None = None) -> tuple[dict[str, Any], Any]:
     """Initial vehicle positions (from vehicle_state) and the side list."""
     day = parse_date(value)
     if day is None:
@@ -95,16 +97,19 @@ def register(app: dash.Dash) -> None:
         Output(ids.DISPATCH_KPIS, "children"),
         Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
         Input(ids.DISPATCH_DATE, "date"),
+        Input(ids.DISPATCH_REFRESH, "data"),
         prevent_initial_call=True,
     )(load_orders)
     app.callback(
         Output(ids.DISPATCH_ROUTES_LAYER, "data"),
         Input(ids.DISPATCH_DATE, "date"),
+        Input(ids.DISPATCH_REFRESH, "data"),
     )(load_routes)
     app.callback(
         Output(ids.DISPATCH_VEHICLES_BASE, "data"),
         Output(ids.DISPATCH_VEHICLE_LIST, "children"),
         Input(ids.DISPATCH_DATE, "date"),
+        Input(ids.DISPATCH_REFRESH, "data"),
     )(load_vehicles)
     # Status filter: restyle the orders layer through its hideout, no server round trip.
     app.clientside_callback(
@@ -119,6 +124,13 @@ def register(app: dash.Dash) -> None:
         Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
         Input({"type": ids.DISPATCH_VEHICLE_FOCUS, "index": dash.ALL}, "n_clicks"),
         dash.State(ids.DISPATCH_VEHICLES_LAYER, "data"),
+        prevent_initial_call=True,
+    )
+    # Route and order changes announced over the socket reload the layers (throttled in JS).
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDispatch", function_name="reloadOnChanges"),
+        Output(ids.DISPATCH_REFRESH, "data"),
+        Input(ids.DISPATCH_LIVE_TICK, "n_intervals"),
         prevent_initial_call=True,
     )
     # Live positions from window.fleetRealtime applied in the browser every tick.

@@ -49,6 +49,7 @@ def layout(**_kwargs: object) -> html.Div:
                 ],
             ),
             dcc.Store(id=ids.DISPATCH_VEHICLES_BASE),
+            dcc.Store(id=ids.DISPATCH_REFRESH),
             dcc.Interval(id=ids.DISPATCH_LIVE_TICK, interval=LIVE_TICK_MS),
         ],
     )

@@ -94,6 +94,24 @@
   });
 
   var lastSignature = null;
+  // Route and order changes announced by the realtime client reload the day's layers, at most
+  // once per RELOAD_EVERY_MS (positions never do: they are applied in the browser).
+  var RELOAD_MESSAGES = {
+    route_event: true,
+    route_optimization_update: true,
+    route_optimization_response: true,
+    notification: true,
+  };
+  var RELOAD_EVERY_MS = 10000;
+  var changes = 0;
+  var reloadedAt = 0;
+  var reloadedChanges = 0;
+  window.addEventListener("fleet:message", function (event) {
+    var message = event && event.detail;
+    if (message && RELOAD_MESSAGES[message.type]) {
+      changes += 1;
+    }
+  });
   // About 100 m, as PARKED_DEGREES in backend/db/queries/dispatch.py.
   var PARKED_DEGREES = 0.001;
 
@@ -135,6 +153,16 @@
       // The order status checklist becomes the orders layer's hideout (a restyle, no refetch).
       statusHideout: function (statuses, hideout) {
         return Object.assign({}, hideout || {}, { statuses: statuses || [] });
+      },
+      // A new value for the refresh store when changes arrived and the last reload is old enough.
+      reloadOnChanges: function (_nIntervals) {
+        var now = Date.now();
+        if (changes === reloadedChanges || now - reloadedAt < RELOAD_EVERY_MS) {
+          return window.dash_clientside.no_update;
+        }
+        reloadedChanges = changes;
+        reloadedAt = now;
+        return changes;
       },
       // Fly to the vehicle whose name was clicked in the side list.
       focusVehicle: function (_clicks, layer) {

@@ -211,6 +211,16 @@ def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app
         " .match(/^(\\d+) m$/)"
     )
     assert callbacks == []
+    page.wait_for_timeout(1500)  # let the fly-to animation end
+    scale = page.locator(".leaflet-control-scale-line").first.text_content()
+    # A route event over the socket reloads orders, routes and vehicles once, map left as is.
+    page.evaluate(
+        "() => window.dispatchEvent(new CustomEvent('fleet:message',"
+        " {detail: {type: 'route_event'}}))"
+    )
+    page.wait_for_timeout(2500)
+    assert len(callbacks) == 3
+    assert page.locator(".leaflet-control-scale-line").first.text_content() == scale
 
 
 def test_driver_sees_own_route_and_nothing_else(context, page, live_app, screenshot_dir) -> None:

@@ -14,8 +14,15 @@ const L = {
   marker: (latlng, options) => ({ kind: "marker", latlng, options }),
   divIcon: (options) => options,
 };
-const window = { dash_clientside: { no_update: "NO_UPDATE", callback_context: { triggered: [] } } };
-vm.runInNewContext(source, { window, L, JSON, Object, Math, String });
+const listeners = {};
+const window = {
+  dash_clientside: { no_update: "NO_UPDATE", callback_context: { triggered: [] } },
+  addEventListener: (type, fn) => (listeners[type] = listeners[type] || []).push(fn),
+};
+const emit = (type, detail) => (listeners[type] || []).forEach((fn) => fn({ detail }));
+let now = 1_000_000;
+const FakeDate = { now: () => now };
+vm.runInNewContext(source, { window, L, JSON, Object, Math, String, Date: FakeDate });
 const map = window.fleetMap;
 const fns = window.dash_clientside.fleetDispatch;
 const hideout = { colors: { new: "#111111", delivered: "#222222" }, statuses: ["new"] };
@@ -69,4 +76,15 @@ window.dash_clientside.callback_context = focusCtx(null);
 assert.strictEqual(fns.focusVehicle([null], moved), "NO_UPDATE");
 window.dash_clientside.callback_context = focusCtx(1);
 same(fns.focusVehicle([1], moved), { center: [41.95, -87.7], zoom: 15, transition: "flyTo" });
+// Route changes from the socket reload the layers, at most once per 10 s; positions never do.
+assert.strictEqual(fns.reloadOnChanges(1), "NO_UPDATE");
+emit("fleet:message", { type: "vehicle_location_update" });
+assert.strictEqual(fns.reloadOnChanges(2), "NO_UPDATE");
+emit("fleet:message", { type: "route_event" });
+assert.strictEqual(fns.reloadOnChanges(3), 1);
+emit("fleet:message", { type: "route_optimization_update" });
+now += 5000;
+assert.strictEqual(fns.reloadOnChanges(4), "NO_UPDATE");
+now += 5000;
+assert.strictEqual(fns.reloadOnChanges(5), 2);
 console.log("ok");
