@@ -9,12 +9,18 @@ from dash import Input, Output, State
 
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
-from backend.db.queries.orders import list_orders
+from backend.db.queries.orders import get_order, list_orders
 from backend.db.queries.vehicles import list_vehicles
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.filters import depot_options
-from components.orders import DEFAULT_ORDER_SORT, ORDER_SORTABLE, order_rows, summary_text
+from components.orders import (
+    DEFAULT_ORDER_SORT,
+    ORDER_SORTABLE,
+    create_order_details,
+    order_rows,
+    summary_text,
+)
 from components.tables import page_count, sort_key
 
 ROLES = ("dispatcher", "manager", "admin")
@@ -87,6 +93,19 @@ def show_page(
     )
 
 
+def show_details(active_cell: dict[str, Any] | None, lookup: dict[str, Any] | None) -> Any:
+    """The clicked order in full (one query), or a hint when none is selected."""
+    lookup = lookup or {}
+    order = None
+    if active_cell and active_cell.get("row_id") is not None:
+        principal = require_principal(*ROLES)
+        with db_session() as session:
+            order = get_order(
+                session, order_id=int(active_cell["row_id"]), depot_ids=principal.depot_ids
+            )
+    return create_order_details(order, lookup.get("vehicles", {}), lookup.get("depots", {}))
+
+
 def register(app: dash.Dash) -> None:
     """Register the Orders callbacks on `app`."""
     app.callback(
@@ -110,3 +129,8 @@ def register(app: dash.Dash) -> None:
         Input(ids.ORDERS_LOOKUP, "data"),
         State(ids.ORDERS_TABLE, "page_size"),
     )(show_page)
+    app.callback(
+        Output(ids.ORDERS_DETAILS, "children"),
+        Input(ids.ORDERS_TABLE, "active_cell"),
+        State(ids.ORDERS_LOOKUP, "data"),
+    )(show_details)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.ui import fmt_window
+from dash import html
+
+from components.ui import create_status_pill, fmt_window, local_time
 
 ORDER_COLUMNS: list[dict[str, Any]] = [
     {"id": "reference", "name": "Reference"},
@@ -79,3 +81,88 @@ def summary_text(total: int, page: int, page_size: int) -> str:
     first = (page - 1) * page_size + 1
     last = min(total, page * page_size)
     return f"Orders {first:,}–{last:,} of {total:,}"
+
+
+_TIMELINE = (
+    ("created_at", "Created"),
+    ("planned_at", "Planned"),
+    ("dispatched_at", "Dispatched"),
+    ("en_route_at", "En route"),
+    ("arrived_at", "Arrived"),
+    ("delivered_at", "Delivered"),
+    ("failed_at", "Failed"),
+    ("cancelled_at", "Cancelled"),
+)
+
+
+def create_order_details(
+    order: Any | None,
+    vehicle_names: Mapping[str, str],
+    depots: Mapping[str, Mapping[str, str]],
+) -> html.Div:
+    """One order in full: customer, place, windows, demand, skills, notes and its timeline."""
+    if order is None:
+        return html.Div("Select an order in the table to see its details.", className="muted")
+    depot = depots.get(str(order.depot_id), {})
+    tz = depot.get("timezone", "UTC")
+    windows = [fmt_window(w.start, w.end, tz) for w in order.time_windows] or [
+        fmt_window(order.window_start, order.window_end, tz)
+    ]
+    status = str(getattr(order.status, "value", order.status))
+    facts = [
+        ("Customer", order.customer_name),
+        ("Address", order.address or "–"),
+        ("Depot", depot.get("name", f"#{order.depot_id}")),
+        ("Service date", order.service_date.isoformat()),
+        ("Time windows", ", ".join(windows)),
+        ("Service time", f"{order.service_minutes:g} min"),
+        ("Demand", _demand(order.demand)),
+        ("Priority", str(order.priority)),
+        ("Skills needed", ", ".join(order.required_skills) or "none"),
+        (
+            "Vehicle",
+            vehicle_names.get(str(order.vehicle_id), f"#{order.vehicle_id}")
+            if order.vehicle_id
+            else "unassigned",
+        ),
+    ]
+    if order.failure_reason:
+        facts.append(("Failure reason", order.failure_reason.replace("_", " ")))
+    if order.notes:
+        facts.append(("Notes", order.notes))
+    timeline = [
+        html.Li(
+            [
+                html.Span(label),
+                html.Span(local_time(stamp, tz, "%b %d %H:%M"), className="fact-value"),
+            ]
+        )
+        for key, label in _TIMELINE
+        if (stamp := getattr(order, key, None)) is not None
+    ]
+    return html.Div(
+        className="order-details",
+        children=[
+            html.Div(
+                [html.H3(order.reference), create_status_pill(status)], className="model-head"
+            ),
+            html.Div(
+                [
+                    html.Ul(
+                        [
+                            html.Li([html.Span(label), html.Span(value, className="fact-value")])
+                            for label, value in facts
+                        ],
+                        className="fact-list",
+                    ),
+                    html.Div(
+                        [
+                            html.H4("Timeline (local time)"),
+                            html.Ul(timeline, className="fact-list"),
+                        ],
+                    ),
+                ],
+                className="grid-2",
+            ),
+        ],
+    )

@@ -47,6 +47,7 @@ def create_server_table(
     sort_by: Sequence[Mapping[str, str]] = (),
     numeric: Sequence[str] = (),
     status_column: str | None = "status",
+    selectable: bool = False,
 ) -> Any:
     """A DataTable whose paging and sorting are done by a server callback (custom actions)."""
     numeric_styles = [{"if": {"column_id": c}, "textAlign": "right"} for c in numeric]
@@ -61,7 +62,7 @@ def create_server_table(
         sort_action="custom",
         sort_mode="single",
         sort_by=[dict(s) for s in sort_by],
-        cell_selectable=False,
+        cell_selectable=selectable,
         style_as_list_view=True,
         style_table={"overflowX": "auto"},
         style_header={

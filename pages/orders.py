@@ -67,8 +67,14 @@ def layout(**_kwargs: object) -> html.Div:
                         page_size=PAGE_SIZE,
                         sort_by=[{"column_id": "window_start", "direction": "asc"}],
                         numeric=ORDER_NUMERIC,
+                        selectable=True,
                     ),
                 ]
+            ),
+            create_card(
+                html.Div(id=ids.ORDERS_DETAILS),
+                title="Order details",
+                card_id="orders-details-card",
             ),
         ],
     )

@@ -123,6 +123,11 @@ def test_dispatcher_opens_every_page(context, page, live_app, screenshot_dir) ->
             "document.querySelector('#orders-summary').textContent.startsWith('Orders 26')"
         )
         assert rows.first.text_content() != first_ref
+    # A click on a row shows that order in full.
+    rows.nth(1).click()
+    second_ref = rows.nth(1).text_content()
+    page.wait_for_selector(f"#orders-details h3:text-is('{second_ref}')")
+    assert "Time windows" in page.locator("#orders-details").text_content()
     page.fill("#orders-search", first_ref)
     page.press("#orders-search", "Enter")
     page.wait_for_function(

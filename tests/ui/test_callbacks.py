@@ -116,6 +116,9 @@ def test_orders_page_filters_and_pages(as_user) -> None:
     assert {r["customer_name"] for r in rows} >= {"Customer 7"}
     rows, _, _, _ = orders.show_page(0, None, None, None, day, None, "unassigned", lookup, 25)
     assert {r["vehicle_id"] for r in rows} == {"unassigned"}
+    details = orders.show_details({"row": 0, "column": 0, "row_id": rows[0]["id"]}, lookup)
+    assert rows[0]["reference"] in text(details)
+    assert "Select an order" in text(orders.show_details(None, lookup))
 
 
 def test_fleet_plans_analytics_models(as_user) -> None:
