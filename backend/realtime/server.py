@@ -64,17 +64,20 @@ def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = N
     @sock.route(WS_PATH)
     def realtime_socket(ws: Any) -> None:
         principal: Principal = g.get("principal") or ANONYMOUS
-        if principal is ANONYMOUS:
-            ws.close(CLOSE_POLICY, "authentication required")
-            return
-        service.start()
-        serve_socket(
-            ws,
-            service,
-            principal,
-            address=request.remote_addr or "",
-            user_agent=request.headers.get("User-Agent", "")[:200],
-        )
+        try:
+            if principal is ANONYMOUS:
+                ws.close(CLOSE_POLICY, "authentication required")
+                return
+            service.start()
+            serve_socket(
+                ws,
+                service,
+                principal,
+                address=request.remote_addr or "",
+                user_agent=request.headers.get("User-Agent", "")[:200],
+            )
+        finally:
+            _finish(ws)
 
 
 def get_realtime(runtime: Any) -> RealtimeService:
@@ -103,6 +106,22 @@ def _same_origin(config: RealtimeConfig) -> bool:
     if origin is None:
         return True
     return urlsplit(origin).netloc == request.host or origin in config.allowed_origins
+
+
+def _finish(ws: Any) -> None:
+    # Let the peer's close reply arrive, then shut the TCP connection: the development server
+    # would otherwise write an HTTP response onto it after the last frame, which a browser
+    # still reading reports as "Invalid frame header".
+    if ws.connected:
+        try:
+            ws.close(CLOSE_GOING_AWAY, "server closing")
+        except Exception:  # the socket is already gone
+            pass
+    ws.thread.join(timeout=2.0)
+    try:
+        ws.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _text_sender(ws: Any) -> Callable[[str], None]:

@@ -18,7 +18,7 @@ from backend.config import load_settings
 from backend.db.engine import Database
 from backend.db.migrate import upgrade
 from backend.realtime import get_realtime
-from backend.sim.driver_socket import WebSocketClient
+from backend.sim.driver_socket import OP_CLOSE, WebSocketClient, encode_frame
 from tests.realtime.conftest import Fleet, fix, seed_fleet
 
 
@@ -83,6 +83,52 @@ def test_unauthenticated_upgrades_are_closed_with_1008(live: LiveServer) -> None
         ):
             assert await ws.recv() is None
             assert ws.close_code == 1008
+
+    asyncio.run(scenario())
+
+
+async def _raw_session(url: str, path: str, send: bytes = b"") -> bytes:
+    """Upgrade by hand, optionally send frames, and return every byte up to EOF after 101."""
+    host, port = url.removeprefix("ws://").split("/")[0].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    await asyncio.sleep(0.3)
+    writer.write(send)
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return data
+
+
+def _frames_then_rest(data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    frames = []
+    while len(data) >= 2:
+        opcode, length = data[0] & 0x0F, data[1] & 0x7F
+        offset = 2
+        if length == 126:
+            length, offset = int.from_bytes(data[2:4], "big"), 4
+        frames.append((opcode, data[offset : offset + length]))
+        data = data[offset + length :]
+        if opcode == OP_CLOSE:
+            break
+    return frames, data
+
+
+def test_nothing_follows_the_close_frame_on_the_wire(live: LiveServer) -> None:
+    # The development server must not write an HTTP response after the WebSocket ends.
+    async def scenario() -> None:
+        frames, rest = _frames_then_rest(await _raw_session(live.url, "/ws"))
+        assert frames[-1][0] == OP_CLOSE and frames[-1][1][:2] == (1008).to_bytes(2, "big")
+        assert rest == b""
+        token = live.fleet.tokens["driver1"]
+        close = encode_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
+        frames, rest = _frames_then_rest(await _raw_session(live.url, f"/ws?token={token}", close))
+        assert frames[-1][0] == OP_CLOSE and rest == b""
 
     asyncio.run(scenario())
 
