@@ -75,13 +75,14 @@ def generate_gh(path: str | Path, *, customers: int = 1000, seed: int = 1) -> Pa
              "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME", ""]
     lines.append(f"{0:5d} {dx:9.0f} {dy:9.0f} {0:9d} {0:9d} {horizon:9.0f} {0:9d}")
     for n in range(1, customers + 1):
-        x, y = rng.uniform(0, size), rng.uniform(0, size)
+        # Integer coordinates, as written, so the reachability below is exact.
+        x, y = round(rng.uniform(0, size)), round(rng.uniform(0, size))
         d = ((x - dx) ** 2 + (y - dy) ** 2) ** 0.5
         width = rng.uniform(60, 240)
         lo_min = d
         lo_max = horizon - d - service - width
-        ready = rng.uniform(lo_min, max(lo_min, lo_max))
-        due = min(ready + width, horizon - d - service)
+        ready = int(rng.uniform(lo_min, max(lo_min, lo_max)))
+        due = int(min(ready + width, horizon - d - service))
         q = rng.randint(1, 50)
         lines.append(
             f"{n:5d} {x:9.0f} {y:9.0f} {q:9d} {int(ready):9d} {int(due):9d} {int(service):9d}"

@@ -194,7 +194,12 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The solver's answer: routes, totals, the unassigned orders and how it was found."""
+    """The solver's answer: routes, totals, the unassigned orders and how it was found.
+
+    ``cost`` is the routes' cost plus the drop penalties of optional orders left
+    out; ``distance`` and ``duration`` are summed over routes; ``solve_time`` is
+    wall seconds; ``score`` is described in :mod:`backend.solver.score`.
+    """
 
     routes: tuple[Route, ...]
     unassigned: tuple[Unassigned, ...]

@@ -24,8 +24,11 @@ penalties in operators, resetting penalties on a new best, and iterated local
 search with SISR ruin-and-recreate were all worse.  Every order is a
 disjunction (mandatory ones with a prohibitive penalty), so starting from "all
 unperformed" is always feasible and guided local search inserts the orders;
-above ``ALL_UNPERFORMED_MAX`` orders the search starts from global cheapest arc
-instead, so a big instance is not left half-inserted when time runs out.
+above ``ALL_UNPERFORMED_MAX`` orders the search starts from parallel cheapest
+insertion instead, so a big instance is not left half-inserted when time runs
+out (1,000 generated orders, 50 s: global cheapest arc left orders unserved,
+local cheapest insertion served all at 124,633, parallel cheapest insertion
+served all at 76,696).
 Costs and transits are registered as matrices, not Python callbacks, so the
 search runs in C++ without re-entering the interpreter.
 """
@@ -42,7 +45,7 @@ from backend.solver.compile import Compiled
 from backend.solver.progress import Progress
 
 FIRST_SOLUTION = "ALL_UNPERFORMED"
-LARGE_FIRST_SOLUTION = "GLOBAL_CHEAPEST_ARC"
+LARGE_FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
 ALL_UNPERFORMED_MAX = 300
 METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
 
@@ -222,8 +225,20 @@ def solve_ortools(
         else:
             setattr(params, key, value)
 
+    # A solution that still drops a mandatory order carries its huge penalty;
+    # reporting it would show the progress bar a meaningless number.  Checking
+    # activity is O(orders), so it runs at most every `progress.interval`.
+    mandatory_idx = [manager.NodeToIndex(local[c.node(i)]) for i in orders if c.mandatory[i]]
+    last = {"checked": -1.0, "best": float("inf")}
+
     def at_solution() -> None:
-        progress.improve(routing.CostVar().Value())
+        cost = routing.CostVar().Value()
+        now = progress.elapsed()
+        if cost < last["best"] and now - last["checked"] >= progress.interval:
+            last["checked"] = now
+            if all(routing.ActiveVar(ix).Value() for ix in mandatory_idx):
+                last["best"] = cost
+                progress.improve(cost)
         if progress.cancelled():
             solver.FinishCurrentSearch()
 
