@@ -15,7 +15,7 @@ ENGINE_OPTIONS = [
     {"label": "OR-Tools", "value": "ortools"},
     {"label": "PyVRP", "value": "pyvrp"},
 ]
-BUDGET_OPTIONS = [{"label": f"{s} s", "value": s} for s in (5, 15, 30, 60)]
+BUDGET_OPTIONS = [{"label": f"{s} s", "value": s} for s in (5, 15, 30, 60, 120)]
 REASON_LABELS = {
     "skill": "needs a skill no vehicle has",
     "capacity": "too big for any vehicle",
@@ -37,14 +37,31 @@ def create_optimize_panel() -> html.Div:
                 className="optimize-controls",
                 children=[
                     html.H3("Plan the day", className="card-title"),
-                    _labelled("Depot", dcc.Dropdown(id=ids.OPTIMIZE_DEPOT, clearable=False,
-                                                    placeholder="Depot"), ids.OPTIMIZE_DEPOT),
-                    _labelled("Engine", dcc.Dropdown(id=ids.OPTIMIZE_ENGINE,
-                                                     options=ENGINE_OPTIONS, value="auto",
-                                                     clearable=False), ids.OPTIMIZE_ENGINE),
-                    _labelled("Time budget", dcc.Dropdown(id=ids.OPTIMIZE_BUDGET,
-                                                          options=BUDGET_OPTIONS, value=15,
-                                                          clearable=False), ids.OPTIMIZE_BUDGET),
+                    _labelled(
+                        "Depot",
+                        dcc.Dropdown(id=ids.OPTIMIZE_DEPOT, clearable=False, placeholder="Depot"),
+                        ids.OPTIMIZE_DEPOT,
+                    ),
+                    _labelled(
+                        "Engine",
+                        dcc.Dropdown(
+                            id=ids.OPTIMIZE_ENGINE,
+                            options=ENGINE_OPTIONS,
+                            value="auto",
+                            clearable=False,
+                        ),
+                        ids.OPTIMIZE_ENGINE,
+                    ),
+                    _labelled(
+                        "Time budget",
+                        dcc.Dropdown(
+                            id=ids.OPTIMIZE_BUDGET,
+                            options=BUDGET_OPTIONS,
+                            value=30,
+                            clearable=False,
+                        ),
+                        ids.OPTIMIZE_BUDGET,
+                    ),
                     dcc.Checklist(
                         id=ids.OPTIMIZE_BREAKS,
                         options=[{"label": " 30-min driver break", "value": "breaks"}],
@@ -54,11 +71,20 @@ def create_optimize_panel() -> html.Div:
                     html.Div(
                         className="optimize-buttons",
                         children=[
-                            html.Button("Optimize", id=ids.OPTIMIZE_RUN, className="btn btn-primary"),
-                            html.Button("Re-optimize remaining stops", id=ids.OPTIMIZE_REMAINING,
-                                        className="btn"),
-                            html.Button("Stop", id=ids.OPTIMIZE_STOP, className="btn btn-danger",
-                                        disabled=True),
+                            html.Button(
+                                "Optimize", id=ids.OPTIMIZE_RUN, className="btn btn-primary"
+                            ),
+                            html.Button(
+                                "Re-optimize remaining stops",
+                                id=ids.OPTIMIZE_REMAINING,
+                                className="btn",
+                            ),
+                            html.Button(
+                                "Stop",
+                                id=ids.OPTIMIZE_STOP,
+                                className="btn btn-danger",
+                                disabled=True,
+                            ),
                         ],
                     ),
                 ],
@@ -68,11 +94,19 @@ def create_optimize_panel() -> html.Div:
                 className="optimize-progress",
                 style={"display": "none"},
                 children=[
-                    html.Div(className="progress-track",
-                             children=html.Div(id=ids.OPTIMIZE_PROGRESS_BAR,
-                                               className="progress-bar", style={"width": "0%"})),
-                    html.Div(id=ids.OPTIMIZE_PROGRESS_TEXT, className="progress-text",
-                             children="Starting…"),
+                    html.Div(
+                        className="progress-track",
+                        children=html.Div(
+                            id=ids.OPTIMIZE_PROGRESS_BAR,
+                            className="progress-bar",
+                            style={"width": "0%"},
+                        ),
+                    ),
+                    html.Div(
+                        id=ids.OPTIMIZE_PROGRESS_TEXT,
+                        className="progress-text",
+                        children="Starting…",
+                    ),
                 ],
             ),
             html.Div(id=ids.OPTIMIZE_MESSAGE, className="optimize-message", role="status"),
@@ -84,8 +118,9 @@ def create_optimize_panel() -> html.Div:
 
 
 def _labelled(label: str, control: Any, control_id: str) -> html.Div:
-    return html.Div([html.Label(label, htmlFor=control_id, className="field-label"), control],
-                    className="field")
+    return html.Div(
+        [html.Label(label, htmlFor=control_id, className="field-label"), control], className="field"
+    )
 
 
 def progress_figures(report: dict[str, Any]) -> tuple[dict[str, str], str]:
@@ -93,8 +128,10 @@ def progress_figures(report: dict[str, Any]) -> tuple[dict[str, str], str]:
     limit = float(report.get("time_limit_s") or 1)
     elapsed = float(report.get("elapsed_s") or 0)
     share = max(0.0, min(1.0, elapsed / limit))
-    caption = (f"Best cost ${fmt_number(report.get('best_cost'), 0)} · "
-               f"{elapsed:.1f} s of {limit:.0f} s · engine {report.get('engine', 'auto')}")
+    caption = (
+        f"Best cost ${fmt_number(report.get('best_cost'), 0)} · "
+        f"{elapsed:.1f} s of {limit:.0f} s · engine {report.get('engine', 'auto')}"
+    )
     return {"width": f"{share * 100:.0f}%"}, caption
 
 
@@ -103,50 +140,91 @@ def create_plan_summary(result: dict[str, Any], unassigned: Sequence[dict[str, A
     status = result.get("status", "completed")
     badges = [html.Span(f"Version {result.get('version', 1)}", className="pill")]
     if result.get("cache_hit"):
-        badges.append(html.Span("From cache", className="pill pill-info",
-                                title="The same request was planned before; reused its plan."))
+        badges.append(
+            html.Span(
+                "From cache",
+                className="pill pill-info",
+                title="The same request was planned before; reused its plan.",
+            )
+        )
     if status == "cancelled":
         badges.append(html.Span("Stopped early: best plan so far", className="pill pill-warn"))
     cards = [
         create_kpi_card("Score", fmt_percent(result.get("score")), "lower bound / plan cost"),
-        create_kpi_card("Distance", fmt_number(result.get("distance_km"), 1, " km"),
-                        f"{fmt_number((result.get('distance_km') or 0) * 0.621371, 1)} mi"),
-        create_kpi_card("Driving + service", fmt_number((result.get("duration_min") or 0) / 60,
-                                                         1, " h")),
+        create_kpi_card(
+            "Distance",
+            fmt_number(result.get("distance_km"), 1, " km"),
+            f"{fmt_number((result.get('distance_km') or 0) * 0.621371, 1)} mi",
+        ),
+        create_kpi_card(
+            "Driving + service", fmt_number((result.get("duration_min") or 0) / 60, 1, " h")
+        ),
         create_kpi_card("Cost", f"${fmt_number(result.get('cost'), 0)}"),
-        create_kpi_card("Fuel · CO2", fmt_number(result.get("fuel_l"), 0, " l"),
-                        fmt_number(result.get("co2_kg"), 0, " kg CO2")),
-        create_kpi_card("Vehicles", f"{result.get('vehicles_used', 0)} / {result.get('vehicles', 0)}",
-                        f"{result.get('orders', 0)} orders",
-                        tone="warn" if unassigned else ""),
+        create_kpi_card(
+            "Fuel · CO2",
+            fmt_number(result.get("fuel_l"), 0, " l"),
+            fmt_number(result.get("co2_kg"), 0, " kg CO2"),
+        ),
+        create_kpi_card(
+            "Vehicles",
+            f"{result.get('vehicles_used', 0)} / {result.get('vehicles', 0)}",
+            f"{result.get('orders', 0)} orders",
+            tone="warn" if unassigned else "",
+        ),
     ]
     rows = [
-        html.Tr([html.Td(u.get("reference") or u["order_id"]),
-                 html.Td(REASON_LABELS.get(u["reason"], u["reason"])),
-                 html.Td(u.get("detail", ""), className="muted")])
+        html.Tr(
+            [
+                html.Td(u.get("reference") or u["order_id"]),
+                html.Td(REASON_LABELS.get(u["reason"], u["reason"])),
+                html.Td(u.get("detail", ""), className="muted"),
+            ]
+        )
         for u in unassigned
     ]
     return html.Div(
         className="plan-summary",
         children=[
-            html.Div(className="plan-summary-head", children=[
-                html.Strong("Proposed plan"),
-                html.Span(badges, className="plan-badges"),
-                html.Span(f"{result.get('engine', '')} · solved in "
-                          f"{fmt_number(result.get('solve_s'), 1)} s, planned in "
-                          f"{fmt_number(result.get('planning_s'), 1)} s", className="muted"),
-            ]),
+            html.Div(
+                className="plan-summary-head",
+                children=[
+                    html.Strong("Proposed plan"),
+                    html.Span(badges, className="plan-badges"),
+                    html.Span(
+                        f"{result.get('engine', '')} · solved in "
+                        f"{fmt_number(result.get('solve_s'), 1)} s, planned in "
+                        f"{fmt_number(result.get('planning_s'), 1)} s",
+                        className="muted",
+                    ),
+                ],
+            ),
             create_kpi_row(cards),
             html.Details(
-                open=bool(rows),
+                # A handful is worth reading at once; a long list stays folded.
+                open=0 < len(rows) <= 5,
                 children=[
                     html.Summary(f"{len(rows)} unassigned order(s)"),
-                    html.Table([html.Thead(html.Tr([html.Th("Order"), html.Th("Why"),
-                                                     html.Th("Detail")])),
-                                html.Tbody(rows)], className="table compact"),
+                    html.Div(
+                        className="unassigned-scroll",
+                        children=html.Table(
+                            [
+                                html.Thead(
+                                    html.Tr([html.Th("Order"), html.Th("Why"), html.Th("Detail")])
+                                ),
+                                html.Tbody(rows),
+                            ],
+                            className="table compact",
+                        ),
+                    ),
                 ],
-            ) if rows else html.P("Every order is planned.", className="muted"),
-            html.Button("Accept plan", id=ids.OPTIMIZE_ACCEPT, className="btn btn-primary",
-                        disabled=status == "failed"),
+            )
+            if rows
+            else html.P("Every order is planned.", className="muted"),
+            html.Button(
+                "Accept plan",
+                id=ids.OPTIMIZE_ACCEPT,
+                className="btn btn-primary",
+                disabled=status == "failed",
+            ),
         ],
     )

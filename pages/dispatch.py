@@ -5,6 +5,7 @@ from dash import dcc, html
 
 from components import ids
 from components.dispatch import create_dispatch_map, create_status_filter
+from components.optimize import create_optimize_panel
 from components.ui import create_card, create_field, create_loading, create_page_header
 
 dash.register_page(
@@ -34,6 +35,7 @@ def layout(**_kwargs: object) -> html.Div:
                 [create_field("Service date", date_picker, ids.DISPATCH_DATE)],
             ),
             create_loading(html.Div(id=ids.DISPATCH_KPIS, className="kpi-slot")),
+            create_optimize_panel(),
             html.Div(
                 className="dispatch-grid",
                 children=[

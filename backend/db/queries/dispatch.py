@@ -209,13 +209,23 @@ def list_vehicle_markers(
 
 
 def list_route_lines(
-    session: Session, *, depot_ids: Collection[int] | None, service_date: date
+    session: Session,
+    *,
+    depot_ids: Collection[int] | None,
+    service_date: date,
+    response_id: str | None = None,
 ) -> list[RouteLine]:
-    """The day's routes that are planned, active or completed (not superseded), with geometry."""
+    """The day's driven routes (planned, active, completed) or one proposed plan's routes."""
+    # Proposed plans stay stored for comparison; the map shows one only when asked for it.
+    which = (
+        Route.response_id == response_id
+        if response_id
+        else Route.status.in_(("planned", "active", "completed"))
+    )
     stmt = (
         select(Route.id, Route.vehicle_id, Vehicle.name, Route.status, Route.geometry)
         .join(Vehicle, Vehicle.id == Route.vehicle_id)
-        .where(Route.service_date == service_date, Route.status != "superseded")
+        .where(Route.service_date == service_date, which)
         .order_by(Vehicle.name)
     )
     if depot_ids is not None:
