@@ -172,8 +172,10 @@ def live_app() -> Iterator[LiveApp]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(live_app: LiveApp) -> Iterator[object]:
+    # Module scope: Playwright's sync API holds an event loop on the main thread while it is
+    # open, and later test modules (the realtime ones) call asyncio.run().
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
