@@ -1,4 +1,9 @@
-"""Matrix providers: haversine with detour and speed profile, OSRM table (recorded), Euclidean."""
+"""Matrix providers: haversine with detour and speed profile, OSRM table, Euclidean.
+
+The OSRM response in osrm_table_response.json is in the exact shape of OSRM's `/table/v1`
+answer (code, durations, distances, sources, destinations); there is no network here, so it
+was written by hand for three Bratislava points rather than captured from a live server.
+"""
 
 from __future__ import annotations
 
