@@ -17,7 +17,7 @@ from backend.db.queries.optimization import upsert_request
 from backend.jobs.control import JobControl
 from backend.runtime import Runtime
 from backend.services.planning import PlanningError, PlanRequest, accept_plan, run_plan
-from callbacks._common import db_session, parse_date, require_principal
+from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import routes_geojson
 from components.optimize import create_plan_summary, progress_figures
@@ -52,7 +52,7 @@ def start_optimize(
     day = parse_date(day_value)
     if depot_id is None or day is None or not principal.sees_depot(depot_id):
         return dash.no_update, _message("Choose a depot and a service date first.", "error")
-    mode = "remaining" if dash.ctx.triggered_id == ids.OPTIMIZE_REMAINING else "full"
+    mode = "remaining" if triggered_id() == ids.OPTIMIZE_REMAINING else "full"
     try:
         request = PlanRequest(
             depot_id=int(depot_id),
