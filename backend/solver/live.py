@@ -4,7 +4,8 @@
 :class:`VehicleState` starts from where it is, when it is free; its delivered
 and in-progress stops are fixed and stay, with their times, at the front of its
 route; cancelled orders are removed and new ones added.  The remaining orders
-are re-planned freely across the fleet.  Vehicle capacity is available in full
+are re-planned freely across the fleet, except the delivery of goods a vehicle
+has already picked up, which stays with that vehicle.  Vehicle capacity is available in full
 for what remains (delivered goods have left the vehicle); ``max_duration`` is
 reduced by the time already spent since the route started.
 
@@ -92,8 +93,18 @@ def _live_problem(
         prefixes[vid] = [
             stops.get(oid) or Stop(oid, vs.time, vs.time, vs.time, ()) for oid in ids
         ]
-    orders = tuple(o for o in problem.orders if o.id not in fixed and o.id not in cancelled)
+    # Goods picked up but not yet delivered are on that vehicle: its pending
+    # deliveries are bound to it by a skill only it has.
+    fixed_by = {oid: vs.vehicle_id for vs in by_vehicle.values()
+                for oid in list(vs.done) + ([vs.in_progress] if vs.in_progress else [])}
+    bound = {p.delivery: fixed_by[p.pickup] for p in problem.pairs
+             if p.pickup in fixed_by and p.delivery not in fixed and p.delivery not in cancelled}
+    orders = tuple(
+        replace(o, skills=o.skills | {f"@{bound[o.id]}"}) if o.id in bound else o
+        for o in problem.orders if o.id not in fixed and o.id not in cancelled
+    )
     orders += state.new_orders
+    carrying = set(bound.values())
     depots = list(problem.depots)
     vehicles = []
     for v in problem.vehicles:
@@ -120,6 +131,7 @@ def _live_problem(
                 shift_end=max(v.shift_end, vs.time),
                 max_duration=max_duration,
                 breaks=breaks,
+                skills=v.skills | {f"@{v.id}"} if v.id in carrying else v.skills,
             )
         )
     pairs = tuple(

@@ -11,8 +11,13 @@ XY = Location.xy
 
 def one_vehicle(order: Order, **vkw) -> Problem:
     base = Order("ok", XY(1, 0), demand=(1.0,))
-    return Problem(orders=(base, order), vehicles=(Vehicle("v", "d", capacity=(10.0,), **vkw),),
-                   depots=(Depot("d", XY(0, 0)),), capacity_units=("kg",), coordinates="plane")
+    return Problem(
+        orders=(base, order),
+        vehicles=(Vehicle("v", "d", capacity=(10.0,), **vkw),),
+        depots=(Depot("d", XY(0, 0)),),
+        capacity_units=("kg",),
+        coordinates="plane",
+    )
 
 
 def reason_for(problem: Problem, order_id: str, engine: str = "ortools") -> Reason:
@@ -59,9 +64,13 @@ def test_dropped_for_cost(engine: str) -> None:
 
 def test_no_room_when_the_fleet_is_full() -> None:
     orders = tuple(Order(f"o{i}", XY(i + 1, 0), demand=(6.0,)) for i in range(2))
-    problem = Problem(orders=orders, vehicles=(Vehicle("v", "d", capacity=(10.0,)),),
-                      depots=(Depot("d", XY(0, 0)),), capacity_units=("kg",),
-                      coordinates="plane")
+    problem = Problem(
+        orders=orders,
+        vehicles=(Vehicle("v", "d", capacity=(10.0,)),),
+        depots=(Depot("d", XY(0, 0)),),
+        capacity_units=("kg",),
+        coordinates="plane",
+    )
     plan = solve(problem, engine="ortools", time_limit=0.5)
     assert len(plan.unassigned) == 1
     assert plan.unassigned[0].reason == Reason.NO_ROOM
@@ -72,8 +81,13 @@ def test_the_last_constraint_to_rule_out_a_vehicle_is_reported() -> None:
     order = Order("x", XY(100, 0), demand=(5.0,))
     problem = Problem(
         orders=(order,),
-        vehicles=(Vehicle("small", "d", capacity=(1.0,)),
-                  Vehicle("short", "d", capacity=(10.0,), shift_end=100)),
-        depots=(Depot("d", XY(0, 0)),), capacity_units=("kg",), coordinates="plane")
+        vehicles=(
+            Vehicle("small", "d", capacity=(1.0,)),
+            Vehicle("short", "d", capacity=(10.0,), shift_end=100),
+        ),
+        depots=(Depot("d", XY(0, 0)),),
+        capacity_units=("kg",),
+        coordinates="plane",
+    )
     plan = solve(problem, engine="ortools", time_limit=0.5)
     assert plan.unassigned[0].reason == Reason.TIME_WINDOW

@@ -20,11 +20,18 @@ def test_reoptimize_keeps_fixed_stops_first() -> None:
     problem, plan = planned()
     route = next(r for r in plan.routes if len(r.stops) >= 2)
     done, current = route.stops[0], route.stops[1]
-    state = LiveState(now=current.start, vehicles=(
-        VehicleState(route.vehicle_id,
-                     next(o.location for o in problem.orders if o.id == current.order_id),
-                     time=current.departure, done=(done.order_id,),
-                     in_progress=current.order_id),))
+    state = LiveState(
+        now=current.start,
+        vehicles=(
+            VehicleState(
+                route.vehicle_id,
+                next(o.location for o in problem.orders if o.id == current.order_id),
+                time=current.departure,
+                done=(done.order_id,),
+                in_progress=current.order_id,
+            ),
+        ),
+    )
     out = reoptimize(problem, plan, state, engine="ortools", time_limit=0.5)
     new_route = next(r for r in out.routes if r.vehicle_id == route.vehicle_id)
     assert [s.order_id for s in new_route.stops[:2]] == [done.order_id, current.order_id]
@@ -35,8 +42,9 @@ def test_reoptimize_keeps_fixed_stops_first() -> None:
 
 def test_reoptimize_applies_new_and_cancelled_orders() -> None:
     problem, plan = planned()
-    new = Order("rush", at(0.005, 0.005), demand=(5.0,),
-                time_windows=(TimeWindow(9 * 3600, 17 * 3600),))
+    new = Order(
+        "rush", at(0.005, 0.005), demand=(5.0,), time_windows=(TimeWindow(9 * 3600, 17 * 3600),)
+    )
     state = LiveState(now=9 * 3600, new_orders=(new,), cancelled=("o3",))
     out = reoptimize(problem, plan, state, engine="auto", time_limit=0.5)
     ids = served(out)
@@ -81,3 +89,22 @@ def test_insert_order_that_fits_nowhere_is_explained() -> None:
     order = Order("huge", CENTER, demand=(1000.0,))
     out = insert_order(problem, plan, order)
     assert [(u.order_id, u.reason) for u in out.unassigned] == [("huge", "capacity")]
+
+
+def test_picked_up_goods_stay_on_their_vehicle() -> None:
+    from backend.solver import Depot, Location, PickupDelivery, Problem, Vehicle
+
+    xy = Location.xy
+    problem = Problem(
+        orders=(Order("p", xy(10, 0), demand=(1.0,)), Order("d", xy(-10, 0), demand=(1.0,))),
+        vehicles=(Vehicle("a", "da", capacity=(5.0,)), Vehicle("b", "db", capacity=(5.0,))),
+        depots=(Depot("da", xy(10, 0)), Depot("db", xy(-10, 0))),
+        capacity_units=("kg",), pairs=(PickupDelivery("p", "d"),), coordinates="plane")
+    plan = solve(problem, engine="ortools", time_limit=0.5)
+    carrier = next(r.vehicle_id for r in plan.routes if any(s.order_id == "p" for s in r.stops))
+    # Vehicle b sits right on top of the delivery, but the goods are on the carrier.
+    state = LiveState(now=20, vehicles=(VehicleState(carrier, xy(10, 0), 20, done=("p",)),))
+    out = reoptimize(problem, plan, state, engine="ortools", time_limit=0.5)
+    route = next(r for r in out.routes if any(s.order_id == "d" for s in r.stops))
+    assert route.vehicle_id == carrier
+    assert [s.order_id for s in route.stops] == ["p", "d"]

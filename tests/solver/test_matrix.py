@@ -29,8 +29,11 @@ from backend.solver import (
 from backend.solver.matrix import haversine_m
 
 RECORDED = Path(__file__).with_name("osrm_table_response.json")
-POINTS = [Location(48.143889, 17.107748), Location(48.145833, 17.131944),
-          Location(48.125556, 17.118611)]
+POINTS = [
+    Location(48.143889, 17.107748),
+    Location(48.145833, 17.131944),
+    Location(48.125556, 17.118611),
+]
 
 
 def test_haversine_known_distance() -> None:
@@ -94,8 +97,12 @@ def test_solve_with_osrm_matrix() -> None:
         vehicles=(Vehicle("v", "hub"),),
         depots=(Depot("hub", POINTS[0]),),
     )
-    plan = solve(problem, engine="ortools", time_limit=0.5,
-                 matrix=OsrmProvider("http://x", fetch=lambda url, t: body))
+    plan = solve(
+        problem,
+        engine="ortools",
+        time_limit=0.5,
+        matrix=OsrmProvider("http://x", fetch=lambda url, t: body),
+    )
     # Either direction, in whole metres (3790.5 rounds half to even).
     assert plan.distance in (3871 + 2688 + 6151, 6205 + 2703 + 3790)
 

@@ -50,8 +50,9 @@ def test_demand_with_wrong_number_of_units() -> None:
 
 
 def test_window_ending_before_it_starts() -> None:
-    refused(with_order(square(), 3, time_windows=(TimeWindow(5000, 4000),)),
-            "orders[3].time_windows[0]")
+    refused(
+        with_order(square(), 3, time_windows=(TimeWindow(5000, 4000),)), "orders[3].time_windows[0]"
+    )
 
 
 def test_latitude_out_of_range() -> None:
@@ -111,7 +112,6 @@ def test_shift_ending_before_it_starts() -> None:
 
 def test_infeasible_but_well_formed_gives_a_plan() -> None:
     p = square(n_orders=3)
-    p = replace(p, orders=p.orders + (
-        Order("huge", CENTER, demand=(10_000.0,)),))
+    p = replace(p, orders=p.orders + (Order("huge", CENTER, demand=(10_000.0,)),))
     plan = solve(p, engine="ortools", time_limit=0.5)
     assert [u.order_id for u in plan.unassigned] == ["huge"]

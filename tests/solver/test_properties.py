@@ -17,19 +17,31 @@ def problems(draw) -> Problem:
     for i in range(n):
         start = draw(st.integers(min_value=0, max_value=300))
         width = draw(st.integers(min_value=0, max_value=300))
-        orders.append(Order(
-            f"o{i}", Location.xy(draw(coord), draw(coord)),
-            demand=(float(draw(st.integers(min_value=0, max_value=15))),),
-            time_windows=(TimeWindow(start, start + width),) if draw(st.booleans()) else (),
-            service_time=draw(st.integers(min_value=0, max_value=20)),
-        ))
+        orders.append(
+            Order(
+                f"o{i}",
+                Location.xy(draw(coord), draw(coord)),
+                demand=(float(draw(st.integers(min_value=0, max_value=15))),),
+                time_windows=(TimeWindow(start, start + width),) if draw(st.booleans()) else (),
+                service_time=draw(st.integers(min_value=0, max_value=20)),
+            )
+        )
     vehicles = tuple(
-        Vehicle(f"v{k}", "d", capacity=(float(draw(st.integers(min_value=1, max_value=20))),),
-                shift_end=draw(st.integers(min_value=50, max_value=800)))
+        Vehicle(
+            f"v{k}",
+            "d",
+            capacity=(float(draw(st.integers(min_value=1, max_value=20))),),
+            shift_end=draw(st.integers(min_value=50, max_value=800)),
+        )
         for k in range(draw(st.integers(min_value=1, max_value=3)))
     )
-    return Problem(orders=tuple(orders), vehicles=vehicles, depots=(Depot("d", Location.xy(0, 0)),),
-                   capacity_units=("q",), coordinates="plane")
+    return Problem(
+        orders=tuple(orders),
+        vehicles=vehicles,
+        depots=(Depot("d", Location.xy(0, 0)),),
+        capacity_units=("q",),
+        coordinates="plane",
+    )
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -51,8 +51,12 @@ def test_same_seed_same_plan(engine: str) -> None:
 
 def test_on_improve_reports_falling_costs() -> None:
     calls: list[tuple[float, float]] = []
-    plan = solve(square(n_orders=12, vehicles=3), engine="ortools", time_limit=0.5,
-                 on_improve=lambda cost, t: calls.append((cost, t)))
+    plan = solve(
+        square(n_orders=12, vehicles=3),
+        engine="ortools",
+        time_limit=0.5,
+        on_improve=lambda cost, t: calls.append((cost, t)),
+    )
     assert calls
     costs = [c for c, _ in calls]
     assert costs == sorted(costs, reverse=True)
@@ -65,8 +69,9 @@ def test_cancel_returns_best_plan_so_far(engine: str) -> None:
     stop = threading.Event()
     seen: list[float] = []
     threading.Timer(0.8, stop.set).start()
-    plan = solve(problem, engine=engine, time_limit=30, on_improve=lambda c, t: seen.append(c),
-                 cancel=stop)
+    plan = solve(
+        problem, engine=engine, time_limit=30, on_improve=lambda c, t: seen.append(c), cancel=stop
+    )
     assert plan.solve_time < 5
     assert len(served(plan)) == 12
     assert seen and seen[-1] == pytest.approx(plan.cost, rel=1e-6)
@@ -86,8 +91,9 @@ def test_race_runs_ortools_in_a_child_process_and_keeps_the_better_plan(caplog) 
     c = compile_problem(square(n_orders=10, vehicles=3))
     orders = list(range(c.num_orders))
     deadline = time.monotonic() + 2.0
-    used, result = _race(c, orders, deadline=deadline, progress=Progress(), seed=0,
-                         max_iterations=None)
+    used, result = _race(
+        c, orders, deadline=deadline, progress=Progress(), seed=0, max_iterations=None
+    )
     assert used in ("pyvrp", "ortools")
     assert sorted(i for r in result.routes for i in r) == orders
     assert objective(c, result.routes)[0] == 0
