@@ -131,11 +131,19 @@ def live_app() -> Iterator[LiveApp]:
     _chromium_or_skip()
     data_dir = Path(tempfile.mkdtemp(prefix="fleet-browser-"))
     # `import app` builds a module-level app from the environment: point it at the temp dir.
-    os.environ["DATA_DIR"] = str(data_dir)
-    os.environ["DEMO"] = "false"
+    saved = {key: os.environ.get(key) for key in ("DATA_DIR", "DEMO")}
+    os.environ.update(DATA_DIR=str(data_dir), DEMO="false")
+    try:
+        import app as app_module
+    finally:
+        # Only the import needs it: other tests keep their own environment.
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     from werkzeug.serving import make_server
 
-    import app as app_module
     from backend.config import load_settings
     from backend.db.engine import Database
     from backend.db.migrate import upgrade

@@ -30,9 +30,17 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dash.Dash, Sample]]:
     data_dir = tmp_path_factory.mktemp("ui-app")
-    # `import app` builds a module-level app from the environment: point it at the temp dir.
+    # `import app` builds a module-level app from the environment: point it at the temp dir
+    # for the import only, so that other tests still see their own environment.
+    saved = os.environ.get("DATA_DIR")
     os.environ["DATA_DIR"] = str(data_dir)
-    import app as app_module
+    try:
+        import app as app_module
+    finally:
+        if saved is None:
+            os.environ.pop("DATA_DIR", None)
+        else:
+            os.environ["DATA_DIR"] = saved
 
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     database = Database(settings)
