@@ -104,3 +104,9 @@ def test_capacity_units(runtime, world):
         assert capacity_units(s, depot_id=world.depots["north"]) == {"kg", "m3"}
         assert capacity_units(s, depot_id=world.depots["south"]) == {"kg", "pallets"}
         assert capacity_units(s) == {"kg", "m3", "pallets"}
+
+
+def test_search_text_no_database_can_store_is_harmless(runtime, world):
+    with runtime.db.session() as s:
+        assert list_orders(s, depot_ids=None, q="bak\x00ery").total == 1
+        assert list_orders(s, depot_ids=None, q="\ud800bakery").total == 1

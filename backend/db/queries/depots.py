@@ -69,7 +69,12 @@ def check_paging(page: int, page_size: int) -> int:
 
 
 def like_pattern(text: str) -> str:
-    """A case-insensitive LIKE pattern matching `text` anywhere, wildcards escaped."""
+    """A case-insensitive LIKE pattern matching `text` anywhere, wildcards escaped.
+
+    NUL and lone surrogates, which no database can take, are dropped rather than raised on,
+    so a search box never turns into a server error.
+    """
+    text = text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
