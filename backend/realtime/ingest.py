@@ -8,7 +8,6 @@ so nothing acknowledged is ever lost and nothing lost was ever acknowledged.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
@@ -16,22 +15,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, and_, or_
 from sqlalchemy.orm import Session
 
 from backend.db.base import utcnow
-from backend.db.models import Position, VehicleState
 from backend.realtime import metrics
 from backend.realtime.bus import Bus, depot_channel
 from backend.realtime.protocol import PositionFix, position_record
 
 log = logging.getLogger("realtime.ingest")
-
-POSITION_TABLE = cast(Table, Position.__table__)
-STATE_TABLE = cast(Table, VehicleState.__table__)
 
 
 @dataclass(eq=False, slots=True)
@@ -43,61 +37,40 @@ class PendingAck:
     remaining: int
 
 
-def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
-    """Insert fixes (a resend stores nothing twice) and move vehicle_state forward only."""
-    if not fixes:
-        return
-    received_at = utcnow()
-    rows = [
-        {
-            "vehicle_id": f.vehicle_id,
-            "seq": f.seq,
-            "recorded_at": f.recorded_at,
-            "received_at": received_at,
-            "lat": f.lat,
-            "lon": f.lon,
-            "speed": f.speed,
-            "heading": f.heading,
-            "accuracy": f.accuracy,
-        }
-        for f in fixes
-    ]
-    newest = newest_per_vehicle(fixes)
-    states = [
-        {
-            "vehicle_id": f.vehicle_id,
-            "seq": f.seq,
-            "recorded_at": f.recorded_at,
-            "lat": f.lat,
-            "lon": f.lon,
-            "speed": f.speed,
-            "heading": f.heading,
-            "status": "idle",
-            "updated_at": received_at,
-        }
-        for f in newest.values()
-    ]
-    if session.get_bind().dialect.name == "postgresql":
-        _pg_insert_many(session, "position", rows, PG_POSITION_CONFLICT)
-        _pg_insert_many(session, "vehicle_state", states, PG_STATE_CONFLICT)
-        return
-    position_insert, state_upsert = _sqlite_statements()
-    session.execute(position_insert, rows)
-    session.execute(state_upsert, states)
-
-
-# The same conflict rules as _sqlite_statements, for the hand-built multi-row statements.
-PG_POSITION_CONFLICT = "ON CONFLICT (vehicle_id, seq) DO NOTHING"
-PG_STATE_CONFLICT = (
+POSITION_COLUMNS = (
+    "vehicle_id",
+    "seq",
+    "recorded_at",
+    "received_at",
+    "lat",
+    "lon",
+    "speed",
+    "heading",
+    "accuracy",
+)
+STATE_COLUMNS = (
+    "vehicle_id",
+    "seq",
+    "recorded_at",
+    "lat",
+    "lon",
+    "speed",
+    "heading",
+    "status",
+    "updated_at",
+)
+# Idempotent on (vehicle, seq); late fixes are stored but never move the state back in time.
+POSITION_CONFLICT = "ON CONFLICT (vehicle_id, seq) DO NOTHING"
+STATE_CONFLICT = (
     "ON CONFLICT (vehicle_id) DO UPDATE SET "
     + ", ".join(
-        f"{name} = EXCLUDED.{name}"
+        f"{name} = excluded.{name}"
         for name in ("seq", "recorded_at", "lat", "lon", "speed", "heading", "updated_at")
     )
-    + " WHERE vehicle_state.recorded_at < EXCLUDED.recorded_at OR (vehicle_state.recorded_at"
-    " = EXCLUDED.recorded_at AND vehicle_state.seq < EXCLUDED.seq)"
+    + " WHERE vehicle_state.recorded_at < excluded.recorded_at OR (vehicle_state.recorded_at"
+    " = excluded.recorded_at AND vehicle_state.seq < excluded.seq)"
 )
-PG_TYPES = {
+PG_ARRAY_TYPES = {
     "vehicle_id": "integer",
     "seq": "bigint",
     "recorded_at": "timestamptz",
@@ -107,38 +80,60 @@ PG_TYPES = {
 }
 
 
-def _pg_insert_many(session: Session, table: str, rows: list[dict[str, Any]], tail: str) -> None:
-    # One multi-row INSERT of any size from one array per column (unnest): the statement text
-    # never changes, so PostgreSQL plans it once, and nothing is compiled per batch.
-    if not rows:
+def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
+    """Insert fixes (a resend stores nothing twice) and move vehicle_state forward only.
+
+    Written as SQL text on purpose: this is the hottest write of the app, and SQLAlchemy's
+    per-row parameter processing cost more than the database's own work.
+    """
+    if not fixes:
         return
-    columns = list(rows[0])
-    arrays = ", ".join(f"%s::{PG_TYPES.get(c, 'float8')}[]" for c in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}"
-    session.connection().exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    # SQLite keeps naive UTC text in SQLAlchemy's format; PostgreSQL takes aware datetimes.
+    stamp: Callable[[datetime], Any] = (lambda t: t) if postgres else _sqlite_timestamp
+    now = stamp(utcnow())
+    rows = [
+        (
+            f.vehicle_id,
+            f.seq,
+            stamp(f.recorded_at),
+            now,
+            f.lat,
+            f.lon,
+            f.speed,
+            f.heading,
+            f.accuracy,
+        )
+        for f in fixes
+    ]
+    states = [
+        (f.vehicle_id, f.seq, stamp(f.recorded_at), f.lat, f.lon, f.speed, f.heading, "idle", now)
+        for f in newest_per_vehicle(fixes).values()
+    ]
+    for table, columns, values, conflict in (
+        ("position", POSITION_COLUMNS, rows, POSITION_CONFLICT),
+        ("vehicle_state", STATE_COLUMNS, states, STATE_CONFLICT),
+    ):
+        names = ", ".join(columns)
+        if postgres:
+            # One multi-row INSERT of any size from one array per column: the statement text
+            # never changes, so PostgreSQL plans it once.
+            arrays = ", ".join(f"%s::{PG_ARRAY_TYPES.get(c, 'float8')}[]" for c in columns)
+            connection.exec_driver_sql(
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}",
+                tuple(list(column) for column in zip(*values, strict=True)),
+            )
+        else:
+            marks = ", ".join("?" * len(columns))
+            connection.exec_driver_sql(
+                f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}", values
+            )
 
 
-@functools.cache
-def _sqlite_statements() -> tuple[Any, Any]:
-    # Built once: constructing an upsert costs more than executing a small one.
-    from sqlalchemy.dialects.sqlite import insert
-
-    positions = insert(POSITION_TABLE).on_conflict_do_nothing(index_elements=["vehicle_id", "seq"])
-    state = insert(STATE_TABLE)
-    excluded, current = state.excluded, STATE_TABLE.c
-    # Out-of-order fixes are stored but never move the latest position backwards in time.
-    state = state.on_conflict_do_update(
-        index_elements=["vehicle_id"],
-        set_={
-            name: excluded[name]
-            for name in ("seq", "recorded_at", "lat", "lon", "speed", "heading", "updated_at")
-        },
-        where=or_(
-            excluded.recorded_at > current.recorded_at,
-            and_(excluded.recorded_at == current.recorded_at, excluded.seq > current.seq),
-        ),
-    )
-    return positions, state
+def _sqlite_timestamp(value: datetime) -> str:
+    # What backend.db.base.UTCDateTime stores on SQLite, so text comparisons stay in order.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def newest_per_vehicle(fixes: list[PositionFix]) -> dict[int, PositionFix]:
@@ -181,7 +176,8 @@ class PositionWriter:
         append = self._queue.append
         for fix, depot_id in fixes:
             append((fix, depot_id, ack))
-        self._wake.set()
+        if not self._wake.is_set():  # setting takes a lock; most submits find it set
+            self._wake.set()
         return True
 
     @property
