@@ -135,7 +135,12 @@ def start_server(args, env: dict[str, str], port: int) -> subprocess.Popen[bytes
         "gunicorn",
         "app:server",
         "--worker-class",
-        "gevent",
+        args.worker_class,
+        *(
+            ["--threads", str(args.drivers + args.dashboards + 50)]
+            if args.worker_class == "gthread"
+            else []
+        ),
         "--workers",
         str(args.workers),
         "--worker-connections",
@@ -421,6 +426,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="measured seconds (<= 60)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--depots", type=int, default=10)
+    parser.add_argument(
+        "--worker-class",
+        default="gevent",
+        choices=["gevent", "gthread"],
+        help="gthread: one thread per connection, for comparison",
+    )
     parser.add_argument("--redis", action="store_true", help="use the Redis bus (127.0.0.1:6379)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--postgres", action="store_true", help="a temporary PostgreSQL database")
@@ -488,6 +499,7 @@ def main() -> None:
             "dashboards": args.dashboards,
             "rate_hz": args.rate,
             "workers": args.workers,
+            "worker_class": args.worker_class,
             "bus": "redis" if args.redis else "in-process",
             "database": "postgresql" if database_url else "sqlite",
             **result,
