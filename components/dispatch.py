@@ -8,7 +8,13 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
-from backend.db.queries.dispatch import DepotMarker, OrderMarker, RouteLine, VehicleMarker
+from backend.db.queries.dispatch import (
+    MOVING_SPEED,
+    DepotMarker,
+    OrderMarker,
+    RouteLine,
+    VehicleMarker,
+)
 from components import ids
 from components.ui import (
     ORDER_STATUSES,
@@ -242,11 +248,25 @@ def create_dispatch_kpis(orders: Sequence[OrderMarker]) -> html.Div:
     )
 
 
+def _on_road(v: VehicleMarker) -> bool:
+    if v.parked:
+        return False
+    return v.status not in ("idle", "offline") or (v.speed or 0.0) > MOVING_SPEED
+
+
+def _shown_status(v: VehicleMarker) -> str:
+    if v.parked:
+        return "parked"
+    if v.status in ("idle", "offline") and _on_road(v):
+        return "moving"
+    return v.status
+
+
 def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
     """The side list: one row per vehicle with status, last fix and progress of the day."""
     if not vehicles:
         return html.Div("No vehicles in your depots.", className="muted")
-    moving = sum(1 for v in vehicles if v.status not in ("idle", "offline"))
+    moving = sum(1 for v in vehicles if _on_road(v))
     parked = sum(1 for v in vehicles if v.parked)
     rows = []
     for v in vehicles:
@@ -265,7 +285,7 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
                                 title=f"Show {v.name} on the map",
                                 type="button",
                             ),
-                            create_status_pill("parked" if v.parked else v.status),
+                            create_status_pill(_shown_status(v)),
                         ],
                         className="vehicle-row-top",
                     ),

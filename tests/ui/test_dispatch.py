@@ -111,4 +111,8 @@ def test_vehicle_list() -> None:
     assert "2 vehicles · 1 on the road · 1 parked" in text(listing)
     assert by_id(listing, "dispatch-vehicle-2") is not None
     assert "Parked" in text(by_id(listing, "dispatch-vehicle-2"))
+    # Reported idle but driving at speed: on the road, shown as moving.
+    idle_but_driving = vehicle(3, "idle")
+    listing = create_vehicle_list([idle_but_driving])
+    assert "1 on the road" in text(listing) and "Moving" in text(listing)
     assert "No vehicles" in text(create_vehicle_list([]))

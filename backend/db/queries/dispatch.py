@@ -14,6 +14,8 @@ from backend.db.models import Depot, Order, Route, Vehicle, VehicleState
 
 # About 100 m: a vehicle this close to its depot and not moving counts as parked there.
 PARKED_DEGREES = 0.001
+# Faster than this (m/s) a vehicle is on the move, whatever its last reported status.
+MOVING_SPEED = 0.5
 # Orders still to be served, per vehicle, in the side list.
 OPEN_STATUSES = ("new", "planned", "dispatched", "en_route", "arrived")
 
@@ -179,6 +181,7 @@ def list_vehicle_markers(
     for vehicle, depot, state, total, done, open_ in session.execute(stmt):
         parked = state is None or (
             state.status in ("idle", "offline")
+            and (state.speed or 0.0) <= MOVING_SPEED
             and abs(state.lat - depot.lat) < PARKED_DEGREES
             and abs(state.lon - depot.lon) < PARKED_DEGREES * 1.4
         )
