@@ -33,7 +33,7 @@ def _service_missing(kind: str, exc: Exception) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    """A migrated PostgreSQL database of this test session's own, dropped afterwards."""
     from sqlalchemy import create_engine, text
 
     name = f"fleet_test_{uuid.uuid4().hex[:10]}"
@@ -45,10 +45,26 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
         _service_missing("PostgreSQL", exc)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from backend.db.migrate import upgrade
+
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def empty_postgres(engine: object) -> None:
+    """Empty every table (ids restart), so a test starts from a clean, migrated database."""
+    from sqlalchemy import text
+
+    from backend.db.base import Base
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(scope="session")
@@ -74,22 +90,18 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[object]:
     """A migrated, empty database on SQLite and on real PostgreSQL."""
-    from sqlalchemy import text
-
     from backend.config import load_settings
     from backend.db.engine import Database
-    from backend.db.migrate import downgrade, upgrade
+    from backend.db.migrate import upgrade
 
     url = None
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
     settings = load_settings(DATA_DIR=str(data_dir), DATABASE_URL=url, DEMO=False)
     db = Database(settings)
-    if request.param == "postgres":
-        # The session database is shared by tests: start each one from an empty schema.
-        downgrade(db.engine, "base")
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(db.engine)
+    if url:
+        empty_postgres(db.engine)  # the session's database is shared by its tests
+    else:
+        upgrade(db.engine)
     yield db
     db.engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -12,54 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import empty_postgres
 
 from .api_helpers import DAY_START, SERVICE_DATE
 
 # `import app` builds the module-level app from the environment: keep it off the real var/.
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="fleet-api-test-"))
 os.environ.setdefault("DEMO", "false")
-
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@pytest.fixture(scope="session")
-def api_postgres_url() -> Iterator[str]:
-    """A migrated PostgreSQL database of its own for this test session, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    from backend.db.migrate import upgrade
-
-    name = f"test_api_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is not reachable in CI: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _empty_postgres(engine: Any) -> None:
-    from sqlalchemy import text
-
-    from backend.db.base import Base
-
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
@@ -68,12 +26,12 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     from backend.config import load_settings
     from backend.db.migrate import upgrade
 
-    url = request.getfixturevalue("api_postgres_url") if request.param == "postgres" else None
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = load_settings(DATA_DIR=str(tmp_path), DATABASE_URL=url, DEMO=False)
     dash_app = create_app(settings)
     runtime = dash_app.server.extensions["fleet"]
     if url:
-        _empty_postgres(runtime.db.engine)
+        empty_postgres(runtime.db.engine)
     else:
         upgrade(runtime.db.engine)
     yield dash_app
