@@ -196,15 +196,13 @@ class Hub:
             self.deliver_positions(depot_id, payload.split("\n"))
             return
         rooms = [f"depot_{depot_id}", "depot_*"]
-        if kind == "events":
-            vehicle_id = _frame_vehicle(payload)
-            if vehicle_id is not None:
-                rooms.append(f"vehicle_{vehicle_id}")
-            self.deliver(rooms, ROUTE_STATUS, payload)
-        elif kind == "notifications":
+        if kind == "notifications":
             self.deliver(rooms, NOTIFICATIONS, payload)
-        else:
-            self.deliver(rooms, ROUTE_STATUS, payload)
+            return
+        # Drivers are not in depot rooms: they hear what names their vehicle (an event about
+        # it, a plan with it in `vehicleIds`), not the whole depot.
+        rooms.extend(f"vehicle_{v}" for v in _frame_vehicles(payload))
+        self.deliver(rooms, ROUTE_STATUS, payload)
 
     def reap_stuck(self, now: float, send_timeout_s: float) -> list[Connection]:
         """Connections whose current send has been blocked longer than `send_timeout_s`."""
@@ -218,12 +216,13 @@ class Hub:
             ]
 
 
-def _frame_vehicle(frame: str) -> int | None:
+def _frame_vehicles(frame: str) -> list[int]:
     try:
-        value = json.loads(frame).get("event", {}).get("vehicleId")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, int) else None
+        message = json.loads(frame)
+        ids = [message.get("event", {}).get("vehicleId"), *(message.get("vehicleIds") or [])]
+    except (ValueError, AttributeError, TypeError):
+        return []
+    return [v for v in ids if isinstance(v, int) and not isinstance(v, bool)]
 
 
 def _frame_audience(frame: str) -> frozenset[str] | None:

@@ -224,3 +224,20 @@ def test_a_flood_over_the_rate_limit_is_refused_then_recovers(connect) -> None:
     assert codes.count("pong") <= 61 and codes[-1] == "error"
     driver.connection._refilled -= 5  # five seconds later
     assert driver.frame('{"type": "ping"}')[0]["type"] == "pong"
+
+
+def test_plan_updates_reach_the_depot_and_the_drivers_of_the_plan(connect, fleet, service) -> None:
+    dispatcher, manager, driver1, driver2, driver3 = (
+        connect(name) for name in ("disp", "boss", "driver1", "driver2", "driver3")
+    )
+    for client in (dispatcher, manager, driver1, driver2, driver3):
+        client.received()
+    update = {
+        "type": "route_optimization_update",
+        "status": "accepted",
+        "vehicleIds": [fleet.vehicles[0]],
+    }
+    service.publish(fleet.depots[0], "routes", update)
+    for client in (dispatcher, manager, driver1):
+        assert [m["type"] for m in client.received()] == ["route_optimization_update"]
+    assert driver2.received() == [] and driver3.received() == []
