@@ -1,11 +1,15 @@
 """Realtime benchmark: N simulated drivers stream positions, M dashboards watch, over loopback.
 
     python bench/realtime.py --drivers 3000 --dashboards 5 --rate 1 --duration 30 [--workers 2]
-        [--redis] [--postgres | --database-url URL] [--url ws://host:port/ws --data-dir DIR]
+        [--redis] [--postgres | --database-url URL] [--worker-class gthread]
+        [--url ws://host:port/ws (--data-dir DIR | --database-url URL) [--server-pid PID]]
 
-Starts the server as in production (gunicorn, gevent workers) on a free 127.0.0.1 port unless
---url is given, seeds a fleet, runs, stops what it started, and prints figures; the last line is
-one JSON object. Latency is driver send (`recordedAt`) to dashboard receive. Not a timed test.
+Seeds a fleet (drivers with tokens, managers for the dashboards), starts the server as in
+production (gunicorn, gevent workers) on a free 127.0.0.1 port unless --url names a running one
+(then its database must be given, and --server-pid for its figures), runs for at most 60 s,
+stops what it started, and prints figures; the last line is one JSON object. Latency is driver
+send (`recordedAt`) to dashboard receive. `server_cpu_wait_s_per_s` is the time the server was
+ready to run but waited for a CPU: other load on the machine. Not a timed test.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ def free_port() -> int:
 
 def seed(settings, drivers: int, dashboards: int, depots: int) -> tuple[list[str], list[str]]:
     """Depots, one vehicle and driver per simulated driver, managers for the dashboards."""
+    tag = uuid.uuid4().hex[:6]  # names unique per run, so a target database can be reused
     from backend.auth.passwords import hash_password
     from backend.auth.tokens import issue_token
     from backend.db.engine import Database
@@ -62,7 +67,9 @@ def seed(settings, drivers: int, dashboards: int, depots: int) -> tuple[list[str
     upgrade(db.engine)
     password = hash_password("bench-only")
     with db.session() as session:
-        depot_rows = [Depot(name=f"Bench {i}", lat=CENTER[0], lon=CENTER[1]) for i in range(depots)]
+        depot_rows = [
+            Depot(name=f"Bench {tag} {i}", lat=CENTER[0], lon=CENTER[1]) for i in range(depots)
+        ]
         session.add_all(depot_rows)
         session.flush()
         depot_ids = [d.id for d in depot_rows]
@@ -70,7 +77,7 @@ def seed(settings, drivers: int, dashboards: int, depots: int) -> tuple[list[str
             insert(Vehicle),
             [
                 {
-                    "name": f"bench-{i}",
+                    "name": f"bench-{tag}-{i}",
                     "vehicle_type": "van",
                     "depot_id": depot_ids[i % depots],
                     "start_depot_id": depot_ids[i % depots],
@@ -85,12 +92,16 @@ def seed(settings, drivers: int, dashboards: int, depots: int) -> tuple[list[str
                 for i in range(drivers)
             ],
         )
-        vehicle_ids = list(session.scalars(select(Vehicle.id).order_by(Vehicle.id)))
+        vehicle_ids = list(
+            session.scalars(
+                select(Vehicle.id).where(Vehicle.name.like(f"bench-{tag}-%")).order_by(Vehicle.id)
+            )
+        )
         session.execute(
             insert(User),
             [
                 {
-                    "username": f"bench-driver-{i}",
+                    "username": f"bench-{tag}-driver-{i}",
                     "role": "driver",
                     "password_hash": password,
                     "vehicle_id": vid,
@@ -100,7 +111,7 @@ def seed(settings, drivers: int, dashboards: int, depots: int) -> tuple[list[str
             ]
             + [
                 {
-                    "username": f"bench-manager-{i}",
+                    "username": f"bench-{tag}-manager-{i}",
                     "role": "manager",
                     "password_hash": password,
                     "display_name": f"Manager {i}",
@@ -108,20 +119,23 @@ def seed(settings, drivers: int, dashboards: int, depots: int) -> tuple[list[str
                 for i in range(dashboards)
             ],
         )
-        users = {u.username: u for u in session.scalars(select(User))}
+        users = {
+            u.username: u
+            for u in session.scalars(select(User).where(User.username.like(f"bench-{tag}-%")))
+        }
         session.execute(
             insert(user_depot),
             [
-                {"user_id": users[f"bench-driver-{i}"].id, "depot_id": depot_ids[i % depots]}
+                {"user_id": users[f"bench-{tag}-driver-{i}"].id, "depot_id": depot_ids[i % depots]}
                 for i in range(drivers)
             ],
         )
         driver_tokens = [
-            issue_token(session, user=users[f"bench-driver-{i}"], name="bench")
+            issue_token(session, user=users[f"bench-{tag}-driver-{i}"], name="bench")
             for i in range(drivers)
         ]
         dashboard_tokens = [
-            issue_token(session, user=users[f"bench-manager-{i}"], name="bench")
+            issue_token(session, user=users[f"bench-{tag}-manager-{i}"], name="bench")
             for i in range(dashboards)
         ]
     db.engine.dispose()
@@ -403,17 +417,19 @@ async def bench(
 
 
 def count_persisted(database_url: str, drivers: list[Driver], acked_keys: dict[int, set[int]]):
+    """Positions stored for the bench's vehicles, and acknowledged ones that are missing."""
     engine = create_engine(database_url)
+    ours = {d.vehicle_id for d in drivers}
+    stored: dict[int, set[int]] = {}
     with engine.connect() as conn:
-        total = conn.execute(text("SELECT count(*) FROM position")).scalar_one()
-        stored: dict[int, set[int]] = {}
         for vehicle_id, seq in conn.execute(text("SELECT vehicle_id, seq FROM position")):
-            stored.setdefault(vehicle_id, set()).add(seq)
+            if vehicle_id in ours:
+                stored.setdefault(vehicle_id, set()).add(seq)
     engine.dispose()
     missing = 0
     for driver in drivers:
         missing += len(acked_keys.get(driver.index, set()) - stored.get(driver.vehicle_id, set()))
-    return total, missing
+    return sum(len(seqs) for seqs in stored.values()), missing
 
 
 def main() -> None:
@@ -439,7 +455,12 @@ def main() -> None:
         "--postgres-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     parser.add_argument("--database-url")
-    parser.add_argument("--url", help="target a running server instead (needs --data-dir)")
+    parser.add_argument(
+        "--url",
+        help="target a running server instead; --data-dir or --database-url must name its "
+        "database (the bench adds its drivers there)",
+    )
+    parser.add_argument("--server-pid", type=int, help="with --url: the server to measure")
     parser.add_argument("--data-dir")
     parser.add_argument("--connect-concurrency", type=int, default=200)
     args = parser.parse_args()
@@ -465,8 +486,6 @@ def main() -> None:
     settings = load_settings(DATA_DIR=data_dir, DEMO=False, DATABASE_URL=database_url)
     proc = None
     try:
-        if args.url:
-            raise SystemExit("--url: seed the target yourself; not supported in this version")
         t0 = time.monotonic()
         driver_tokens, dashboard_tokens = seed(settings, args.drivers, args.dashboards, args.depots)
         print(f"seeded {args.drivers} drivers in {time.monotonic() - t0:.1f} s", flush=True)
@@ -484,11 +503,22 @@ def main() -> None:
             env["REDIS_URL"] = args.redis_url
         else:
             env.pop("REDIS_URL", None)
-        port = free_port()
-        proc = start_server(args, env, port)
-        url = f"ws://127.0.0.1:{port}/ws"
+        if args.url:
+            # A server started elsewhere on this database: figures of --server-pid, if given.
+            url = args.url
+            pid = args.server_pid
+        else:
+            port = free_port()
+            proc = start_server(args, env, port)
+            url, pid = f"ws://127.0.0.1:{port}/ws", proc.pid
         result = asyncio.run(
-            bench(args, url, driver_tokens, dashboard_tokens, lambda: process_tree(proc.pid))
+            bench(
+                args,
+                url,
+                driver_tokens,
+                dashboard_tokens,
+                lambda: process_tree(pid) if pid else [],
+            )
         )
         acked_keys = result.pop("_acked_keys")
         drivers = result.pop("_drivers")
