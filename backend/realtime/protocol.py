@@ -90,7 +90,7 @@ class RealtimeConfig:
     rate_burst: float = 60.0
     ping_interval_s: float = 25.0
     send_timeout_s: float = 20.0
-    position_frame_interval_s: float = 0.05  # at most 20 position frames/s per dashboard
+    position_frame_interval_s: float = 0.025  # at most 40 position frames/s per dashboard
     event_backlog: int = 2000  # undelivered events before a consumer is disconnected
     writer_queue: int = 200_000
     writer_batch: int = 5000
