@@ -56,7 +56,7 @@ def load_orders(value: str | None, _refresh: int | None = None) -> tuple[dict[st
     # A reload after a realtime change keeps the map where the dispatcher left it.
     new_day = triggered_id() in (None, ids.DISPATCH_DATE)
     viewport = (orders_viewport(orders) if new_day else None) or dash.no_update
-    return orders_geojson(orders), create_dispatch_kpis(orders), viewport
+    return orders_geojson(orders), create_dispatch_kpis(orders, day), viewport
 
 
 def load_routes(value: str | None, _refresh: int | None = None) -> dict[str, Any]:

@@ -34,8 +34,10 @@ FILTERS = (
 )
 
 
-def load_lookups(_: Any) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-    """Vehicle and depot names for the table, depot options, and today's date (once per visit)."""
+def load_lookups(
+    _: Any, current_date: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+    """Vehicle and depot names, depot options, and today's date unless a link set one."""
     principal = require_principal(*ROLES)
     scope = principal.depot_ids
     with db_session() as session:
@@ -46,7 +48,7 @@ def load_lookups(_: Any) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
         "vehicles": {str(v.id): v.name for v in vehicles},
         "depots": {str(d.id): {"name": d.name, "timezone": d.timezone} for d in depots},
     }
-    return lookup, depot_options(depots), today.isoformat()
+    return lookup, depot_options(depots), dash.no_update if current_date else today.isoformat()
 
 
 def show_page(
@@ -113,6 +115,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.ORDERS_DEPOT, "options"),
         Output(ids.ORDERS_DATE, "date"),
         Input(ids.ORDERS_LOOKUP, "id"),
+        State(ids.ORDERS_DATE, "date"),
     )(load_lookups)
     app.callback(
         Output(ids.ORDERS_TABLE, "data"),

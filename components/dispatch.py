@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 import dash_leaflet as dl
@@ -31,6 +32,9 @@ from components.ui import (
 # Where the map opens before the depots arrive (replaced by a callback through `viewport`).
 DEFAULT_CENTER = (41.88, -87.66)
 DEFAULT_ZOOM = 11
+# Views set by the server jump instead of animating: leaving the page mid-animation makes
+# Leaflet throw ("_leaflet_pos" of a removed map).
+NO_ANIMATION = {"animate": False}
 # Style functions live in assets/js/dispatch.js under this namespace.
 JS_NAMESPACE = "fleetMap"
 
@@ -131,7 +135,7 @@ def map_viewport(depots: Sequence[DepotMarker]) -> dict[str, Any] | None:
         return None
     lat = sum(d.lat for d in depots) / len(depots)
     lon = sum(d.lon for d in depots) / len(depots)
-    return {"center": [lat, lon], "zoom": DEFAULT_ZOOM}
+    return {"center": [lat, lon], "zoom": DEFAULT_ZOOM, "options": NO_ANIMATION}
 
 
 def orders_viewport(orders: Sequence[OrderMarker]) -> dict[str, Any] | None:
@@ -140,7 +144,11 @@ def orders_viewport(orders: Sequence[OrderMarker]) -> dict[str, Any] | None:
         return None
     lats = [o.lat for o in orders]
     lons = [o.lon for o in orders]
-    return {"bounds": [[min(lats), min(lons)], [max(lats), max(lons)]], "transition": "fitBounds"}
+    return {
+        "bounds": [[min(lats), min(lons)], [max(lats), max(lons)]],
+        "transition": "fitBounds",
+        "options": NO_ANIMATION,
+    }
 
 
 def _empty() -> dict[str, Any]:
@@ -215,8 +223,8 @@ def create_status_filter(selected: Sequence[str] = ORDER_STATUSES) -> html.Field
     )
 
 
-def create_dispatch_kpis(orders: Sequence[OrderMarker]) -> html.Div:
-    """KPIs of the day computed from its orders."""
+def create_dispatch_kpis(orders: Sequence[OrderMarker], day: date | None = None) -> html.Div:
+    """KPIs of the day computed from its orders; with `day`, each links to those orders."""
     counts: dict[str, int] = {}
     for order in orders:
         counts[order.status] = counts.get(order.status, 0) + 1
@@ -226,15 +234,29 @@ def create_dispatch_kpis(orders: Sequence[OrderMarker]) -> html.Div:
     unassigned = sum(1 for o in orders if o.vehicle_id is None and o.status == "new")
     in_progress = sum(counts.get(s, 0) for s in ("dispatched", "en_route", "arrived"))
     finished = delivered + failed
+
+    def link(query: str = "") -> str | None:
+        return f"/orders?date={day.isoformat()}{query}" if day else None
+
     return create_kpi_row(
         [
             create_kpi_card(
-                "Orders today", f"{total:,}", f"{counts.get('cancelled', 0)} cancelled"
+                "Orders today", f"{total:,}", f"{counts.get('cancelled', 0)} cancelled", "", link()
             ),
             create_kpi_card(
-                "Unassigned", f"{unassigned:,}", "new, no vehicle", "warn" if unassigned else ""
+                "Unassigned",
+                f"{unassigned:,}",
+                "new, no vehicle",
+                "warn" if unassigned else "",
+                link("&status=new&vehicle=unassigned"),
             ),
-            create_kpi_card("In progress", f"{in_progress:,}", "dispatched · en route · arrived"),
+            create_kpi_card(
+                "In progress",
+                f"{in_progress:,}",
+                "dispatched · en route · arrived",
+                "",
+                link("&status=dispatched,en_route,arrived"),
+            ),
             create_kpi_card(
                 "Delivered",
                 f"{delivered:,}",
@@ -242,8 +264,15 @@ def create_dispatch_kpis(orders: Sequence[OrderMarker]) -> html.Div:
                 if finished
                 else "none finished yet",
                 "good",
+                link("&status=delivered"),
             ),
-            create_kpi_card("Failed", f"{failed:,}", "delivery attempts", "bad" if failed else ""),
+            create_kpi_card(
+                "Failed",
+                f"{failed:,}",
+                "delivery attempts",
+                "bad" if failed else "",
+                link("&status=failed"),
+            ),
         ]
     )
 

@@ -19,7 +19,12 @@ def create_depot_filter(control_id: str, label: str = "Depot") -> Any:
     )
 
 
-def create_status_select(control_id: str, statuses: Sequence[str], label: str = "Status") -> Any:
+def create_status_select(
+    control_id: str,
+    statuses: Sequence[str],
+    selected: Sequence[str] = (),
+    label: str = "Status",
+) -> Any:
     """A multi-select of statuses (empty = all)."""
     return create_field(
         label,
@@ -27,17 +32,20 @@ def create_status_select(control_id: str, statuses: Sequence[str], label: str = 
             id=control_id,
             options=[{"label": status_label(s), "value": s} for s in statuses],
             multi=True,
+            value=list(selected),
             placeholder="All statuses",
         ),
         control_id,
     )
 
 
-def create_date_filter(control_id: str, label: str = "Date") -> Any:
-    """A single date (filled with today by a callback)."""
+def create_date_filter(control_id: str, label: str = "Date", value: str | None = None) -> Any:
+    """A single date (filled with today by a callback when not given)."""
     return create_field(
         label,
-        dcc.DatePickerSingle(id=control_id, display_format="MMM D, YYYY", clearable=True),
+        dcc.DatePickerSingle(
+            id=control_id, date=value, display_format="MMM D, YYYY", clearable=True
+        ),
         control_id,
     )
 

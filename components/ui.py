@@ -89,19 +89,24 @@ def create_card(
     )
 
 
-def create_kpi_card(label: str, value: str, hint: str = "", tone: str = "") -> html.Div:
-    """A KPI tile: a label, a big value and a small hint line."""
-    return html.Div(
-        className=f"kpi {('kpi-' + tone) if tone else ''}".strip(),
-        children=[
-            html.Div(label, className="kpi-label"),
-            html.Div(value, className="kpi-value"),
-            html.Div(hint, className="kpi-hint"),
-        ],
-    )
+def create_kpi_card(
+    label: str, value: str, hint: str = "", tone: str = "", href: str | None = None
+) -> html.Div | dcc.Link:
+    """A KPI tile: a label, a big value and a small hint line; a link when `href` is given."""
+    className = f"kpi {('kpi-' + tone) if tone else ''}".strip()
+    children = [
+        html.Div(label, className="kpi-label"),
+        html.Div(value, className="kpi-value"),
+        html.Div(hint, className="kpi-hint"),
+    ]
+    if href:
+        return dcc.Link(
+            children, href=href, className=f"{className} kpi-link", title=f"{label}: list them"
+        )
+    return html.Div(className=className, children=children)
 
 
-def create_kpi_row(cards: Sequence[html.Div]) -> html.Div:
+def create_kpi_row(cards: Sequence[html.Div | dcc.Link]) -> html.Div:
     """KPI tiles side by side (wrapping on narrow screens)."""
     return html.Div(list(cards), className="kpi-row")
 

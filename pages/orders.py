@@ -1,5 +1,7 @@
 """Orders: a server-side paged, sorted and filtered table of orders."""
 
+import datetime as dt
+
 import dash
 from dash import dcc, html
 
@@ -21,8 +23,24 @@ dash.register_page(
 PAGE_SIZE = 25
 
 
-def layout(**_kwargs: object) -> html.Div:
-    """The orders page: filters above a paged table."""
+def _initial_filters(
+    date: str | None, status: str | None, vehicle: str | None
+) -> tuple[str | None, list[str], str | None]:
+    # Links from other pages (e.g. the Dispatch KPIs) pre-set the filters; junk is ignored.
+    try:
+        day = dt.date.fromisoformat(date).isoformat() if date else None
+    except ValueError:
+        day = None
+    statuses = [s for s in (status or "").split(",") if s in ORDER_STATUSES]
+    assignment = vehicle if vehicle in ("assigned", "unassigned") else None
+    return day, statuses, assignment
+
+
+def layout(
+    date: str | None = None, status: str | None = None, vehicle: str | None = None, **_: object
+) -> html.Div:
+    """The orders page: filters above a paged table (`?date=&status=a,b&vehicle=` pre-set them)."""
+    day, statuses, assignment_value = _initial_filters(date, status, vehicle)
     search = dcc.Input(
         id=ids.ORDERS_SEARCH,
         type="search",
@@ -37,6 +55,7 @@ def layout(**_kwargs: object) -> html.Div:
             {"label": "Assigned", "value": "assigned"},
             {"label": "Unassigned", "value": "unassigned"},
         ],
+        value=assignment_value,
         placeholder="Any",
     )
     return html.Div(
@@ -50,8 +69,8 @@ def layout(**_kwargs: object) -> html.Div:
                         className="filter-bar",
                         children=[
                             create_field("Search", search, ids.ORDERS_SEARCH),
-                            create_status_select(ids.ORDERS_STATUS, ORDER_STATUSES),
-                            create_date_filter(ids.ORDERS_DATE, "Service date"),
+                            create_status_select(ids.ORDERS_STATUS, ORDER_STATUSES, statuses),
+                            create_date_filter(ids.ORDERS_DATE, "Service date", day),
                             create_depot_filter(ids.ORDERS_DEPOT),
                             create_field("Vehicle", assignment, ids.ORDERS_ASSIGNMENT),
                         ],

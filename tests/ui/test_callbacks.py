@@ -179,6 +179,22 @@ def test_pages_register_with_roles_and_build_without_io(app_and_sample) -> None:
         assert all(i == i.lower() and "_" not in i for i in ids), path
 
 
+def test_orders_page_filters_come_from_the_link(app_and_sample) -> None:
+    registry = {page["path"]: page for page in dash.page_registry.values()}
+    layout = registry["/orders"]["layout"].__wrapped__
+    linked = layout(date="2026-11-27", status="failed,bogus,new", vehicle="unassigned")
+    values = {c.id: c for c in walk(linked) if isinstance(getattr(c, "id", None), str)}
+    assert values["orders-date"].date == "2026-11-27"
+    assert values["orders-status"].value == ["failed", "new"]
+    assert values["orders-assignment"].value == "unassigned"
+    junk = {
+        c.id: c
+        for c in walk(layout(date="yesterday", vehicle="x"))
+        if isinstance(getattr(c, "id", None), str)
+    }
+    assert junk["orders-date"].date is None and junk["orders-assignment"].value is None
+
+
 def test_ui_modules_never_import_tensorflow() -> None:
     code = (
         "import sys, pkgutil, importlib, components, callbacks\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from tree import by_class, by_id, text
@@ -103,6 +103,12 @@ def test_kpis_count_statuses() -> None:
     values = [c.children for c in by_class(kpis, "kpi-value")]
     assert values == ["4", "1", "1", "1", "1"]
     assert "50% of finished" in text(kpis)
+    assert not by_class(kpis, "kpi-link")
+    linked = create_dispatch_kpis(orders, date(2026, 11, 27))
+    hrefs = [c.href for c in by_class(linked, "kpi-link")]
+    assert hrefs[0] == "/orders?date=2026-11-27"
+    assert hrefs[1] == "/orders?date=2026-11-27&status=new&vehicle=unassigned"
+    assert hrefs[-1] == "/orders?date=2026-11-27&status=failed"
 
 
 def test_vehicle_list() -> None:
