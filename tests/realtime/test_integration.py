@@ -6,6 +6,7 @@ position is there afterwards). The restarts disturb other tests: they are marked
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -243,9 +244,20 @@ def test_postgres_restart_loses_no_acknowledged_position(cluster: Cluster) -> No
         reader.cancel()
 
     asyncio.run(scenario())
-    cluster.database.engine.dispose()  # its pooled connections died with the server
+    _dispose_every_engine()
     _wait_postgres(cluster)
     assert set(range(1, 1 + max(cluster.stored_seqs(vehicle)))) <= cluster.stored_seqs(vehicle)
+
+
+def _dispose_every_engine() -> None:
+    # The restart killed every pooled PostgreSQL connection of this process too, including
+    # those of session fixtures (tests/conftest.py's admin engine has no pre-ping): drop the
+    # pools so the next use reconnects instead of failing at teardown.
+    from sqlalchemy.engine import Engine
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
 
 
 def _wait_postgres(cluster: Cluster) -> None:
