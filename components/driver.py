@@ -11,6 +11,11 @@ DONE_STATUSES = frozenset({"done", "delivered", "completed", "arrived"})
 FAILED_STATUSES = frozenset({"failed", "skipped"})
 
 
+def directions_url(lat: float, lon: float) -> str:
+    """A maps link that phones open in their navigation app (universal Google Maps URL)."""
+    return f"https://www.google.com/maps/dir/?api=1&destination={lat:.6f},{lon:.6f}"
+
+
 def _stop_title(stop: DriverStop) -> str:
     if stop.customer_name:
         return stop.customer_name
@@ -56,6 +61,14 @@ def create_stop_card(stop: DriverStop, timezone: str) -> html.Li:
                         className="stop-address",
                     ),
                     html.Div(times, className="stop-times"),
+                    html.A(
+                        "Directions",
+                        href=directions_url(stop.lat, stop.lon),
+                        target="_blank",
+                        rel="noopener",
+                        className="stop-directions",
+                        title=f"Directions to stop {stop.sequence} in your maps app",
+                    ),
                 ]
             ),
         ],

@@ -37,6 +37,8 @@ def test_route_stops_in_order_with_times_and_status() -> None:
     assert "Route active · 3 stops · 1 done · 30 km" in text(view)
     assert "Window  09:00–09:00" in text(cards[1]) and "ETA  09:00" in text(cards[1])
     assert "Customer 2" in text(cards[1]) and "2 Main St" in text(cards[1])
+    link = by_class(cards[1], "stop-directions")[0]
+    assert link.href == "https://www.google.com/maps/dir/?api=1&destination=41.900000,-87.600000"
 
 
 def test_assigned_orders_without_route() -> None:
