@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output
+from dash import Input, Output, State
 
 from backend.db.queries.depots import list_depots
-from backend.db.queries.plans import PLAN_SORT_COLUMNS, list_plans, summarize_plans
+from backend.db.queries.plans import (
+    PLAN_SORT_COLUMNS,
+    get_plan_details,
+    list_plans,
+    summarize_plans,
+)
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.filters import depot_options
-from components.plans import create_plan_summary, plan_rows
+from components.plans import create_plan_comparison, create_plan_summary, plan_rows
 from components.tables import page_count, sort_key
 
 ROLES = ("dispatcher", "manager", "admin")
@@ -49,7 +54,7 @@ def show_page(
     depot_id: int | None,
     start: str | None,
     end: str | None,
-) -> tuple[list[dict[str, Any]], int, Any]:
+) -> tuple[list[dict[str, Any]], int, Any, list[int]]:
     """One page of plans; a filter change goes back to the first page."""
     principal = require_principal(*ROLES)
     size = page_size or 25
@@ -70,7 +75,18 @@ def show_page(
             page_size=size,
         )
     pages = page_count(result.total, size)
-    return plan_rows(result.items), pages, page if filters_changed else dash.no_update
+    # Ticks are positions on the shown page: a new page starts with none.
+    return plan_rows(result.items), pages, page if filters_changed else dash.no_update, []
+
+
+def compare(selected: list[int] | None, rows: list[dict[str, Any]] | None) -> Any:
+    """The two ticked plans side by side (the last two ticked when more are)."""
+    principal = require_principal(*ROLES)
+    chosen = [rows[i]["response_id"] for i in (selected or [])[-2:] if rows and i < len(rows)]
+    chosen = [rid for rid in chosen if rid]
+    with db_session() as session:
+        details = get_plan_details(session, response_ids=chosen, depot_ids=principal.depot_ids)
+    return create_plan_comparison(details)
 
 
 def register(app: dash.Dash) -> None:
@@ -86,6 +102,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.PLANS_TABLE, "data"),
         Output(ids.PLANS_TABLE, "page_count"),
         Output(ids.PLANS_TABLE, "page_current"),
+        Output(ids.PLANS_TABLE, "selected_rows"),
         Input(ids.PLANS_TABLE, "page_current"),
         Input(ids.PLANS_TABLE, "page_size"),
         Input(ids.PLANS_TABLE, "sort_by"),
@@ -93,3 +110,8 @@ def register(app: dash.Dash) -> None:
         Input(ids.PLANS_DATES, "start_date"),
         Input(ids.PLANS_DATES, "end_date"),
     )(show_page)
+    app.callback(
+        Output(ids.PLANS_COMPARE, "children"),
+        Input(ids.PLANS_TABLE, "selected_rows"),
+        State(ids.PLANS_TABLE, "data"),
+    )(compare)

@@ -65,7 +65,7 @@ def create_optimize_panel() -> html.Div:
                     dcc.Checklist(
                         id=ids.OPTIMIZE_BREAKS,
                         options=[{"label": " 30-min driver break", "value": "breaks"}],
-                        value=["breaks"],
+                        value=[],
                         className="optimize-breaks",
                     ),
                     html.Div(

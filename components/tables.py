@@ -48,6 +48,7 @@ def create_server_table(
     numeric: Sequence[str] = (),
     status_column: str | None = "status",
     selectable: bool = False,
+    row_selectable: str | bool = False,
 ) -> Any:
     """A DataTable whose paging and sorting are done by a server callback (custom actions)."""
     numeric_styles = [{"if": {"column_id": c}, "textAlign": "right"} for c in numeric]
@@ -63,6 +64,8 @@ def create_server_table(
         sort_mode="single",
         sort_by=[dict(s) for s in sort_by],
         cell_selectable=selectable,
+        row_selectable=row_selectable,
+        selected_rows=[],
         style_as_list_view=True,
         style_table={"overflowX": "auto"},
         style_header={

@@ -39,8 +39,13 @@ def layout(**_kwargs: object) -> html.Div:
                     PLAN_COLUMNS,
                     sort_by=[{"column_id": "created_at", "direction": "desc"}],
                     numeric=PLAN_NUMERIC,
+                    row_selectable="multi",
                 ),
                 title="Optimization history",
+            ),
+            create_card(
+                create_loading(html.Div(id=ids.PLANS_COMPARE)),
+                title="Compare plans",
             ),
         ],
     )

@@ -47,7 +47,7 @@ class PlanCreate(BaseModel):
     vehicle_ids: list[int] = Field(default_factory=list, max_length=500)
     engine: Literal["auto", "ortools", "pyvrp"] = "auto"
     time_limit_s: float = Field(default=15.0, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
-    breaks: bool = True
+    breaks: bool = False
     priority: int = Field(default=5, ge=1, le=10)
     mode: Literal["full", "remaining"] = Field(
         default="full", description="full: plan open orders; remaining: re-plan the live day"

@@ -89,7 +89,8 @@ class PlanRequest:
     vehicle_ids: tuple[int, ...] = ()
     engine: str = "auto"
     time_limit_s: float = 15.0
-    breaks: bool = True
+    # Off by default: OR-Tools plans with breaks are markedly longer (see the README).
+    breaks: bool = False
     priority: int = 5
     seed: int = 0
     # "full" plans the open orders from scratch; "remaining" re-plans the live day.

@@ -4,11 +4,16 @@
 
 * ``cost`` is the plan's travel cost (fixed, distance and time costs of its
   routes; drop penalties excluded);
-* ``lower_bound`` is a bound no plan serving the same orders can beat: every
-  served stop is entered once and left once, so the distance cost is at least
-  half the sum, over served stops, of the cheapest arc into it plus the cheapest
-  arc out of it (arcs among the served stops and the depots), priced at the
-  cheapest per-distance rate of the fleet;
+* ``lower_bound`` is a bound no plan serving the same orders can beat, the sum of
+  three parts, each priced at the fleet's cheapest rate:
+
+  - distance: every served stop is entered once and left once, so the distance
+    is at least half the sum, over served stops, of the cheapest arc into it
+    plus the cheapest arc out of it (arcs among the served stops and the depots);
+  - time: the same bound on travel time, plus every served stop's service time
+    (route durations include both);
+  - fixed costs: at least as many vehicles as the served demand needs in the
+    tightest capacity unit, and one when anything is served;
 * ``coverage`` is the share of orders served, weighted by ``1 + priority``.
 
 A score of 1 means the plan is provably optimal for the orders it serves.  The
@@ -28,17 +33,37 @@ from backend.solver.compile import Compiled
 
 
 def lower_bound(c: Compiled, served: Sequence[int]) -> float:
-    """Distance-cost lower bound (engine cost units) for serving the order indices ``served``."""
+    """Cost lower bound (engine cost units) for serving the order indices ``served``."""
     if not served:
         return 0.0
     nodes = np.array(list(range(c.num_depots)) + [c.node(i) for i in served])
-    sub = c.dist[np.ix_(nodes, nodes)].astype(float)
-    np.fill_diagonal(sub, np.inf)
     stops = slice(c.num_depots, len(nodes))
-    cheapest_in = sub[:, stops].min(axis=0)
-    cheapest_out = sub[stops, :].min(axis=1)
-    rate = min(v.unit_dist for v in c.vehicles)
-    return float(rate * (cheapest_in.sum() + cheapest_out.sum()) / 2.0)
+    travel = 0.0
+    for matrix, rate in (
+        (c.dist, min(v.unit_dist for v in c.vehicles)),
+        (c.dur, min(v.unit_time for v in c.vehicles)),
+    ):
+        if rate <= 0:
+            continue
+        sub = matrix[np.ix_(nodes, nodes)].astype(float)
+        np.fill_diagonal(sub, np.inf)
+        cheapest_in = sub[:, stops].min(axis=0)
+        cheapest_out = sub[stops, :].min(axis=1)
+        travel += rate * (cheapest_in.sum() + cheapest_out.sum()) / 2.0
+    service = min(v.unit_time for v in c.vehicles) * float(c.service[nodes[stops]].sum())
+    return travel + service + min(v.fixed for v in c.vehicles) * _min_vehicles(c, served)
+
+
+def _min_vehicles(c: Compiled, served: Sequence[int]) -> int:
+    """Vehicles the served demand needs at least, by its tightest capacity unit."""
+    needed = 1
+    if c.demand.shape[1]:
+        total = c.demand[[c.node(i) for i in served]].sum(axis=0)
+        largest = np.max(np.array([v.capacity for v in c.vehicles], dtype=float), axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(largest > 0, total / largest, 0.0)
+        needed = max(needed, int(np.ceil(ratios.max() - 1e-9)))
+    return min(needed, len(c.vehicles))
 
 
 def score_plan(c: Compiled, routes: Sequence[Sequence[int]], route_cost: int) -> float:

@@ -33,3 +33,18 @@ def test_unserved_orders_lower_the_score() -> None:
     full = build_plan(c, [[0, 1, 2, 3]], engine="manual", solve_time=0)
     partial = build_plan(c, [[0, 1]], engine="manual", solve_time=0)
     assert partial.score < full.score
+
+
+def test_bound_counts_driver_time_and_fixed_costs() -> None:
+    # A fleet whose cost is mostly driver time and vehicles: the bound must price both,
+    # or every real plan scores near zero.
+    problem = square(
+        n_orders=8, vehicles=3, capacity=40.0, cost_per_km=0.5, cost_per_hour=30.0, fixed_cost=50.0
+    )
+    plan = solve(problem, engine="ortools", time_limit=1)
+    c = compile_problem(problem)
+    bound = lower_bound(c, list(range(8))) / 1e6
+    assert bound <= plan.cost
+    # 8 x 10 kg on 40 kg vans: at least two vans; 8 x 5 min of service at $30/h.
+    assert bound >= 2 * 50.0 + 8 * 5 / 60 * 30.0
+    assert plan.score > 0.5

@@ -136,9 +136,15 @@ def test_fleet_plans_analytics_models(as_user) -> None:
     kpis, table = fleet.show_vehicles(None)
     assert "VAN-3" in text(table) and "VAN-1" not in text(table)
     assert "Sam South" in text(fleet.show_drivers(None))
-    rows, pages, _ = plans.show_page(0, 25, None, None, None, None)
-    assert len(rows) == sample.history_days and pages == 1
+    rows, pages, _, ticks = plans.show_page(0, 25, None, None, None, None)
+    assert len(rows) == sample.history_days and pages == 1 and ticks == []
     assert {r["depot"] for r in rows} == {"South depot"}
+    assert "Tick two plans" in text(plans.compare([0], rows))
+    both = text(plans.compare([0, 1], rows))
+    assert "Score" in both and "B − A" in both and "Planning time" in both
+    # Another depot's plan id (forged into the rows) is not shown.
+    forged = [dict(rows[0]), dict(rows[1], response_id="not-mine")]
+    assert "Tick two plans" in text(plans.compare([0, 1], forged))
     start, end, options = analytics.set_defaults(None)
     assert [o["label"] for o in options] == ["South depot"]
     store = analytics.load_report(None, start, end)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Vehicle
+from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Route, Vehicle
+from backend.db.queries.dispatch import RouteLine
 
 MAX_PAGE_SIZE = 500
 
@@ -49,6 +50,8 @@ class PlanRow:
     duration_min: float | None
     fuel_l: float | None
     co2_kg: float | None
+    # From request to finished plan: the "route planning time" the business tracks.
+    planning_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,7 @@ def list_plans(
             duration_min=resp.duration if resp else None,
             fuel_l=resp.fuel_consumption if resp else None,
             co2_kg=resp.carbon_emissions if resp else None,
+            planning_s=(req.updated_at - req.created_at).total_seconds() if resp else None,
         )
         for req, resp, depot_name, vehicle_name in rows
     ]
@@ -206,3 +210,77 @@ def summarize_plans(
         fuel_l=float(fuel),
         co2_kg=float(co2),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDetail:
+    """One plan in full for comparison: its figures and its routes' lines."""
+
+    response_id: str
+    request_id: str
+    created_at: datetime
+    depot_name: str | None
+    status: str
+    score: float
+    distance_km: float
+    duration_min: float
+    fuel_l: float
+    co2_kg: float
+    planning_s: float
+    meta: dict[str, Any]
+    routes: list[RouteLine]
+
+
+def get_plan_details(
+    session: Session, *, response_ids: Collection[str], depot_ids: Collection[int] | None
+) -> list[PlanDetail]:
+    """Plans (responses) in the caller's scope with their routes, in the order asked (2 queries)."""
+    stmt = (
+        select(OptimizationResponse, OptimizationRequest, Depot.name)
+        .join(OptimizationRequest)
+        .outerjoin(Depot, Depot.id == OptimizationRequest.depot_id)
+        .where(OptimizationResponse.response_id.in_(list(response_ids)))
+    )
+    if depot_ids is not None:
+        stmt = stmt.where(OptimizationRequest.depot_id.in_(sorted(depot_ids)))
+    found = {resp.response_id: (resp, req, name) for resp, req, name in session.execute(stmt)}
+    lines: dict[str, list[RouteLine]] = {rid: [] for rid in found}
+    route_rows = session.execute(
+        select(
+            Route.response_id,
+            Route.id,
+            Route.vehicle_id,
+            Vehicle.name,
+            Route.status,
+            Route.geometry,
+        )
+        .join(Vehicle, Vehicle.id == Route.vehicle_id)
+        .where(Route.response_id.in_(list(found)))
+        .order_by(Vehicle.name)
+    )
+    for rid, route_id, vehicle_id, vehicle_name, status, geometry in route_rows:
+        points = [(float(p[0]), float(p[1])) for p in geometry or []]
+        lines[rid].append(RouteLine(route_id, vehicle_id, vehicle_name, status, points))
+    details = []
+    for rid in response_ids:
+        if rid not in found:
+            continue
+        resp, req, depot_name = found[rid]
+        details.append(
+            PlanDetail(
+                response_id=rid,
+                request_id=req.request_id,
+                created_at=req.created_at,
+                depot_name=depot_name,
+                status=req.status,
+                score=resp.optimization_score,
+                distance_km=resp.distance,
+                duration_min=resp.duration,
+                fuel_l=resp.fuel_consumption,
+                co2_kg=resp.carbon_emissions,
+                planning_s=(req.updated_at - req.created_at).total_seconds(),
+                meta=dict(resp.meta or {}),
+                routes=lines[rid],
+            )
+        )
+    return details
