@@ -831,10 +831,24 @@ def _add_routes(
                 planned_end_at=at(route.end_time),
                 planned_distance_km=round(route.distance / 1000, 3),
                 planned_duration_min=round(route.duration / 60, 2),
-                geometry=[[s.lat, s.lon] for s in stops if s.kind != "break"],
+                geometry=_street_like([(s.lat, s.lon) for s in stops if s.kind != "break"]),
                 stops=stops,
             )
         )
+
+
+def _street_like(points: list[tuple[float, float]]) -> list[list[float]]:
+    """A drawable line through the stops with a corner per leg, as on a street grid.
+
+    The matrix is haversine x detour, so there is no road geometry; Chicago's grid makes an
+    L-shaped leg a closer picture of the drive than a straight line across blocks.
+    """
+    line: list[list[float]] = []
+    for (lat, lon), nxt in zip(points, [*points[1:], None], strict=True):
+        line.append([lat, lon])
+        if nxt is not None and lat != nxt[0] and lon != nxt[1]:
+            line.append([lat, nxt[1]])
+    return line
 
 
 @dataclass(frozen=True)
