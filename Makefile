@@ -23,5 +23,10 @@ services:
 lint: setup-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
 
+bench-solver: setup-dev
+	$(BIN)/python bench/solver.py --instances ../shared/bench/vrptw --engines auto,ortools,pyvrp,vroom --time-limits 1,5,30
+	$(BIN)/python bench/solver.py --large --large-limit 55
+	$(BIN)/python bench/solver.py --insert-trials 50
+
 clean:
 	rm -rf $(VENV) var
