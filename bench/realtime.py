@@ -280,12 +280,12 @@ async def driver_reader(driver: Driver, stats: Stats) -> None:
     assert driver.ws is not None
     acked = stats.acked_keys.setdefault(driver.index, set())
     while (message := await driver.ws.recv()) is not None:
-        if message.startswith('{"type": "acknowledgment"'):
+        if '"acknowledgment"' in message[:30]:
             seq = json.loads(message).get("seq")
             if seq is not None:
                 acked.add(seq)
                 stats.acked += 1
-        elif message.startswith('{"type": "error"'):
+        elif '"error"' in message[:20]:
             code = json.loads(message)["errorCode"]
             stats.errors[code] = stats.errors.get(code, 0) + 1
     code = driver.ws.close_code or 0

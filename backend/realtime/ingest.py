@@ -8,7 +8,6 @@ so nothing acknowledged is ever lost and nothing lost was ever acknowledged.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from backend.db.base import utcnow
 from backend.realtime import metrics
 from backend.realtime.bus import Bus, depot_channel
-from backend.realtime.protocol import PositionFix, position_record
+from backend.realtime.protocol import PositionFix, encode_json, position_record
 
 log = logging.getLogger("realtime.ingest")
 
@@ -266,7 +265,7 @@ class PositionWriter:
                 continue
             self._published[vehicle_id] = key
             depot_id = depots[vehicle_id]
-            record = json.dumps(position_record(fix, depot_id), separators=(",", ":"))
+            record = encode_json(position_record(fix, depot_id))
             lines_by_depot.setdefault(depot_id, []).append(f"{vehicle_id}\t{record}")
         for depot_id, lines in lines_by_depot.items():
             self._bus.publish(depot_channel(depot_id, "positions"), "\n".join(lines))

@@ -5,6 +5,7 @@ Everything here is pure (no I/O), so the rules can be tested without a socket or
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,6 +127,10 @@ class ProtocolError(Exception):
             out["requestId"] = request_id
         out.update(self.details)
         return out
+
+
+# One encoder for every frame: json.dumps with options builds a new encoder on each call.
+encode_json = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
 def error_frame(code: str, message: str, **details: Any) -> dict[str, Any]:

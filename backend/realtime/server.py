@@ -7,7 +7,6 @@ writes to its socket, so a slow consumer only ever delays itself.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import time
@@ -33,6 +32,7 @@ from backend.realtime.protocol import (
     PROTOCOLS,
     SERVER_VERSION,
     RealtimeConfig,
+    encode_json,
 )
 from backend.realtime.service import RealtimeService, initial_rooms, initial_subscriptions
 
@@ -218,7 +218,7 @@ def serve_socket(
             connection.sending_since = time.monotonic()
             while connection.outbox and connection.close_request is None:
                 item = connection.outbox.popleft()
-                send_text(item if isinstance(item, str) else json.dumps(item, default=str))
+                send_text(item if isinstance(item, str) else encode_json(item))
             now = time.monotonic()
             if (
                 connection.pending_positions

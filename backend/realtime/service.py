@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import threading
 import time
@@ -19,7 +18,12 @@ from backend.db.models import Role, Vehicle, VehicleState
 from backend.realtime.bus import Bus, depot_channel
 from backend.realtime.hub import NOTIFICATIONS, POSITIONS, ROUTE_STATUS, Connection, Hub
 from backend.realtime.ingest import PositionWriter
-from backend.realtime.protocol import PositionFix, RealtimeConfig, position_record
+from backend.realtime.protocol import (
+    PositionFix,
+    RealtimeConfig,
+    encode_json,
+    position_record,
+)
 
 log = logging.getLogger("realtime")
 
@@ -78,7 +82,7 @@ class RealtimeService:
 
     def publish(self, depot_id: int | None, kind: str, message: dict[str, Any]) -> None:
         """Publish a message to a depot's room on every worker (after your commit)."""
-        self.bus.publish(depot_channel(depot_id, kind), json.dumps(message, default=str))
+        self.bus.publish(depot_channel(depot_id, kind), encode_json(message))
 
     def submit_positions(self, fixes: list[tuple[PositionFix, int | None]], ack: Any) -> bool:
         """Queue validated fixes for the writer (False when it is full)."""
