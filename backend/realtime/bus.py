@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -131,9 +130,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def make_bus(settings: Settings, redis_client: Any | None) -> Bus:
+def make_bus(settings: Settings) -> Bus:
     """The one place that picks the bus: Redis when REDIS_URL is set, else in-process."""
-    if settings.redis_url and redis_client is not None:
+    if settings.redis_url:
         import redis
 
         # Its own client: the listener blocks on reads, and publishes must not queue behind it.
@@ -146,12 +145,3 @@ def make_bus(settings: Settings, redis_client: Any | None) -> Bus:
         )
         return RedisBus(client)
     return InProcessBus()
-
-
-def wait_connected(bus: Bus, timeout: float = 5.0) -> bool:
-    """Wait until a Redis bus listens (an in-process bus always does)."""
-    event = getattr(bus, "connected", None)
-    if event is None:
-        return True
-    deadline = time.monotonic() + timeout
-    return bool(event.wait(max(0.0, deadline - time.monotonic())))

@@ -51,7 +51,7 @@ def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = N
     Call it before the auth guard is installed: it resolves the socket's user first.
     """
     config = config or RealtimeConfig()
-    service = RealtimeService(runtime.db.session, make_bus(runtime.settings, runtime.redis), config)
+    service = RealtimeService(runtime.db.session, make_bus(runtime.settings), config)
     setattr(runtime, RUNTIME_ATTRIBUTE, service)
     server.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": config.hard_frame_bytes}
     sock = Sock(server)

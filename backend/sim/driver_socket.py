@@ -115,15 +115,10 @@ class WebSocketClient:
             await self._writer.drain()
 
     def send_text_nowait(self, text: str) -> None:
-        """Queue one text frame without waiting (the caller watches `buffered`)."""
+        """Queue one text frame without waiting (for senders of many small frames)."""
         if self.close_code is not None:
             raise ConnectionClosedError(self.close_code, self.close_reason)
         self._writer.write(encode_frame(OP_TEXT, text.encode()))
-
-    @property
-    def buffered(self) -> int:
-        """Bytes written but not yet taken by the kernel."""
-        return self._writer.transport.get_write_buffer_size()
 
     async def recv(self) -> str | bytes | None:
         """The next message (pings are answered here), or None once the connection closed."""
