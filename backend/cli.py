@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import sys
+import threading
 from typing import Any
 
 from backend.config import ConfigError, Settings, load_settings
@@ -47,21 +48,76 @@ def serve(app: Any, settings: Settings | None = None) -> None:
     """Migrate, seed the demo when asked, and run the development server (threads)."""
     settings = settings or load_settings()
     database = prepare_database(settings)
-    simulator = None
+    demo_day = None
     if settings.demo:
         print_credentials(seed_if_empty(database, settings))
-        from backend.sim.simulator import start_embedded_simulator
-
-        # Simulated drivers connect over the real WebSocket, like phones would.
-        local_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        simulator = start_embedded_simulator(settings, f"http://{local_host}:{settings.port}")
+        demo_day = DemoDay(app, settings)
+        demo_day.start()
     database.engine.dispose()
     print(f"Fleet Dispatch on http://{settings.host}:{settings.port}/", flush=True)
     try:
         app.run(host=settings.host, port=settings.port, debug=False, threaded=True)
     finally:
-        if simulator is not None:
-            simulator.stop()
+        if demo_day is not None:
+            demo_day.stop()
+
+
+class DemoDay:
+    """In the background: plan today with the optimizer, then let simulated drivers drive it."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.simulator: Any = None
+        self.stopped = threading.Event()
+
+    def start(self) -> None:
+        """Start without delaying the server: planning takes a few seconds per depot."""
+        threading.Thread(target=self._run, name="demo-day", daemon=True).start()
+
+    def _run(self) -> None:
+        from backend.cache import make_result_cache
+        from backend.db.queries.dispatch import get_local_today
+        from backend.realtime import get_realtime
+        from backend.services.demo_day import plan_demo_day
+        from backend.sim.simulator import start_embedded_simulator
+
+        runtime = self.app.server.extensions["fleet"]
+        try:
+            with runtime.db.session() as session:
+                today = get_local_today(session, depot_ids=None)
+            plan_demo_day(
+                runtime.db,
+                make_result_cache(self.settings),
+                today=today,
+                publish=lambda plan: get_realtime(runtime).publish(
+                    plan.depot_id,
+                    "routes",
+                    {
+                        "type": "route_optimization_update",
+                        "status": "accepted",
+                        "requestId": plan.request_id,
+                        "responseId": plan.response_id,
+                        "depotId": plan.depot_id,
+                        "serviceDate": plan.service_date,
+                    },
+                ),
+            )
+        except Exception:  # noqa: BLE001 - the demo still runs with unplanned orders
+            log.exception("planning the demo day failed")
+        if self.stopped.is_set():
+            return
+        # Simulated drivers connect over the real WebSocket, like phones would.
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else self.settings.host
+        self.simulator = start_embedded_simulator(
+            self.settings, f"http://{host}:{self.settings.port}"
+        )
+
+    def stop(self) -> None:
+        """Stop the simulated drivers (and skip them if planning is still running)."""
+        self.stopped.set()
+        if self.simulator is not None:
+            self.simulator.stop()
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
