@@ -28,5 +28,9 @@ bench-solver: setup-dev
 	$(BIN)/python bench/solver.py --large --large-limit 55
 	$(BIN)/python bench/solver.py --insert-trials 50
 
+bench-realtime: setup-dev services
+	$(BIN)/python bench/realtime.py --drivers 3000 --dashboards 5 --rate 1 --duration 30
+	$(BIN)/python bench/realtime.py --drivers 5000 --dashboards 5 --rate 1 --duration 30 --workers 2 --redis
+
 clean:
 	rm -rf $(VENV) var

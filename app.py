@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
 app = create_app()
 server = app.server
+# `celery -A app:celery_app worker` with BACKGROUND_JOBS=celery: the app Dash's jobs run on.
+celery_app = getattr(app._background_manager, "handle", None)
 
 if __name__ == "__main__":
     from backend.cli import serve

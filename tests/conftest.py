@@ -37,7 +37,8 @@ def postgres_url() -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     name = f"fleet_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # Pre-ping: a test may restart PostgreSQL under this engine (realtime fault tests).
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
