@@ -13,10 +13,15 @@ from sqlalchemy import select
 from backend.cache import make_result_cache, make_store
 from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Order
 from backend.db.queries.dispatch import list_route_lines
-from backend.db.queries.optimization import upsert_request
 from backend.jobs.control import JobControl
 from backend.runtime import Runtime
-from backend.services.planning import PlanningError, PlanRequest, accept_plan, run_plan
+from backend.services.planning import (
+    PlanningError,
+    PlanRequest,
+    accept_plan,
+    record_pending,
+    run_plan,
+)
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import routes_geojson
@@ -66,21 +71,8 @@ def start_optimize(
         return dash.no_update, _message(str(exc), "error")
     request_id = uuid.uuid4().hex
     with db_session() as session:
-        upsert_request(
-            session,
-            request_id=request_id,
-            values={
-                "depot_id": request.depot_id,
-                "priority": request.priority,
-                "constraints": {
-                    "service_date": day.isoformat(),
-                    "engine": engine,
-                    "time_limit_s": request.time_limit_s,
-                    "mode": mode,
-                },
-                "status": "pending",
-                "meta": {"requested_by": principal.username},
-            },
+        record_pending(
+            session, request_id=request_id, request=request, requested_by=principal.username
         )
     ticket = {
         "request_id": request_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any, Literal
 
@@ -14,15 +13,16 @@ from sqlalchemy import select
 from backend.api.errors import ApiError, ErrorResponse, require
 from backend.api.hooks import permission
 from backend.cache import make_store
-from backend.db.models import Depot, OptimizationResponse, Route
-from backend.db.queries.optimization import get_request, latest_response, upsert_request
+from backend.db.models import OptimizationResponse, Route
+from backend.db.queries.optimization import get_request, latest_response
 from backend.jobs.control import JobControl
-from backend.jobs.planning import job_payload, start_plan_job
+from backend.jobs.planning import submit_plan_job
 from backend.runtime import current_runtime
 from backend.services.planning import (
     MAX_TIME_LIMIT_S,
     MIN_TIME_LIMIT_S,
     PlanningError,
+    PlanRequest,
     accept_plan,
 )
 
@@ -93,31 +93,14 @@ def create_plan_view(body: PlanCreate):
     """Validate, start a background job and answer at once with its id."""
     principal = require("plan:write")
     runtime = current_runtime()
-    if not principal.sees_depot(body.depot_id):
-        raise ApiError(404, "not_found", f"depot {body.depot_id} not found", "depot_id")
-    job_id = uuid.uuid4().hex
-    fields = body.model_dump(mode="json")
-    with runtime.db.session() as session:
-        if session.get(Depot, body.depot_id) is None:
-            raise ApiError(404, "not_found", f"depot {body.depot_id} not found", "depot_id")
-        # Recorded before the job starts, so the job id can be followed at once.
-        upsert_request(
-            session,
-            request_id=job_id,
-            values={
-                "depot_id": body.depot_id,
-                "priority": body.priority,
-                "constraints": fields,
-                "status": "pending",
-                "meta": {"requested_by": principal.username},
-            },
-        )
-    start_plan_job(
-        runtime.settings,
-        job_payload(
-            runtime.settings, request_id=job_id, request=fields, requested_by=principal.username
-        ),
-    )
+    try:
+        request = PlanRequest(**{**body.model_dump(), "vehicle_ids": tuple(body.vehicle_ids)})
+        job_id = submit_plan_job(runtime.settings, runtime.db, principal=principal, request=request)
+    except PlanningError as exc:
+        # Out of scope and unknown look the same, so depot ids don't leak.
+        if exc.field == "depot_id":
+            raise ApiError(404, "not_found", exc.message, exc.field) from None
+        raise ApiError(422, "validation_error", exc.message, exc.field) from None
     return PlanJob(job_id=job_id, status="queued", depot_id=body.depot_id).model_dump(), 202
 
 

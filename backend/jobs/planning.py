@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import threading
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,36 @@ def execute_plan_job(payload: dict[str, Any]) -> dict[str, Any]:
         database.engine.dispose()
     control.set_progress(job_id, {"status": outcome.status, **outcome.summary})
     return {"status": outcome.status, "response_id": outcome.response_id, **outcome.summary}
+
+
+def submit_plan_job(
+    settings: Settings,
+    database: Any,
+    *,
+    principal: Any,
+    request: Any,
+    request_id: str | None = None,
+) -> str:
+    """Check scope, record the request as pending and start its job; returns the job id.
+
+    Raises PlanningError("depot_id") for a depot that does not exist or is out of scope.
+    """
+    from backend.db.models import Depot
+    from backend.services.planning import PlanningError, record_pending, request_fields
+
+    if not principal.sees_depot(request.depot_id):
+        raise PlanningError("depot_id", f"depot {request.depot_id} not found")
+    job_id = request_id or uuid.uuid4().hex
+    with database.session() as session:
+        if session.get(Depot, request.depot_id) is None:
+            raise PlanningError("depot_id", f"depot {request.depot_id} not found")
+        record_pending(session, request_id=job_id, request=request, requested_by=principal.username)
+    fields = request_fields(request)
+    start_plan_job(
+        settings,
+        job_payload(settings, request_id=job_id, request=fields, requested_by=principal.username),
+    )
+    return job_id
 
 
 def start_plan_job(settings: Settings, payload: dict[str, Any]) -> None:

@@ -509,6 +509,37 @@ def _request_values(
     }
 
 
+def request_fields(request: PlanRequest) -> dict[str, Any]:
+    """A request's options as JSON (what a job receives and the stored request records)."""
+    return {
+        "depot_id": request.depot_id,
+        "service_date": request.service_date.isoformat(),
+        "vehicle_ids": list(request.vehicle_ids),
+        "engine": request.engine,
+        "time_limit_s": request.time_limit_s,
+        "breaks": request.breaks,
+        "priority": request.priority,
+        "mode": request.mode,
+    }
+
+
+def record_pending(
+    session: Session, *, request_id: str, request: PlanRequest, requested_by: str
+) -> None:
+    """Store a request before its job starts, so its id can be followed (and trusted) at once."""
+    upsert_request(
+        session,
+        request_id=request_id,
+        values={
+            "depot_id": request.depot_id,
+            "priority": request.priority,
+            "constraints": request_fields(request),
+            "status": "pending",
+            "meta": {"requested_by": requested_by},
+        },
+    )
+
+
 class _Throttle:
     """Lets a progress report through at most every `interval` seconds."""
 
