@@ -26,6 +26,7 @@ from backend.db.models import Role, Vehicle
 from backend.realtime.bus import make_bus
 from backend.realtime.handler import handle_frame
 from backend.realtime.hub import Connection
+from backend.realtime.optimize import SocketOptimizer
 from backend.realtime.protocol import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY,
@@ -53,6 +54,8 @@ def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = N
     config = config or RealtimeConfig()
     service = RealtimeService(runtime.db.session, make_bus(runtime.settings), config)
     setattr(runtime, RUNTIME_ATTRIBUTE, service)
+    # Optimization messages start the same planning jobs as POST /api/v1/plans.
+    service.optimizer = SocketOptimizer(runtime)
     server.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": config.hard_frame_bytes}
     sock = Sock(server)
 
