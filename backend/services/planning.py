@@ -790,16 +790,7 @@ def _add_routes(
         vehicle = planning.vehicles[route.vehicle_id]
         start = depots[str(vehicle["start_depot_id"])]
         end = depots[str(vehicle["end_depot_id"])]
-        stops = [
-            RouteStop(
-                sequence=0,
-                kind="start",
-                lat=start.lat,
-                lon=start.lon,
-                planned_arrival_at=at(route.start_time),
-                planned_departure_at=at(route.start_time),
-            )
-        ]
+        stops = [_depot_stop("start", start, at(route.start_time))]
         events: list[tuple[float, RouteStop]] = []
         for stop in route.stops:
             order = planning.orders[stop.order_id]
@@ -839,16 +830,7 @@ def _add_routes(
             if item.kind == "break":
                 item.lat, item.lon = stops[-1].lat, stops[-1].lon
             stops.append(item)
-        stops.append(
-            RouteStop(
-                sequence=0,
-                kind="end",
-                lat=end.lat,
-                lon=end.lon,
-                planned_arrival_at=at(route.end_time),
-                planned_departure_at=at(route.end_time),
-            )
-        )
+        stops.append(_depot_stop("end", end, at(route.end_time)))
         for sequence, stop_row in enumerate(stops):
             stop_row.sequence = sequence
         session.add(
@@ -866,6 +848,17 @@ def _add_routes(
                 stops=stops,
             )
         )
+
+
+def _depot_stop(kind: str, where: Location, when: datetime) -> RouteStop:
+    return RouteStop(
+        sequence=0,
+        kind=kind,
+        lat=where.lat,
+        lon=where.lon,
+        planned_arrival_at=when,
+        planned_departure_at=when,
+    )
 
 
 def _street_like(points: list[tuple[float, float]]) -> list[list[float]]:
