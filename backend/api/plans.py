@@ -24,6 +24,7 @@ from backend.services.planning import (
     PlanningError,
     PlanRequest,
     accept_plan,
+    fail_if_abandoned,
 )
 
 plans_api = APIBlueprint(
@@ -113,12 +114,13 @@ def get_plan_view(path: PlanPath):
     request_row = _visible_request(path.job_id)
     plan = None
     with current_runtime().db.session() as session:
+        status = fail_if_abandoned(session, request_id=path.job_id)
         response = latest_response(session, request_id=path.job_id)
         if response is not None:
             plan = _plan_body(session, response)
     return PlanJob(
         job_id=path.job_id,
-        status=request_row.status,
+        status=status,
         depot_id=request_row.depot_id,
         progress=_control().get_progress(path.job_id),
         plan=plan,

@@ -540,6 +540,26 @@ def record_pending(
     )
 
 
+# A job silent this long past its time budget has died (killed worker, crashed process).
+ABANDONED_AFTER_S = 300.0
+
+
+def fail_if_abandoned(session: Session, *, request_id: str, now: datetime | None = None) -> str:
+    """Mark a pending or running request whose job went silent as failed; return its status."""
+    row = session.get(OptimizationRequest, request_id)
+    if row is None:
+        raise PlanningError("request_id", "unknown optimization request")
+    if row.status not in ("pending", "running"):
+        return row.status
+    budget = float((row.constraints or {}).get("time_limit_s") or MAX_TIME_LIMIT_S)
+    if ((now or utcnow()) - row.updated_at).total_seconds() < budget + ABANDONED_AFTER_S:
+        return row.status
+    row.status = "failed"
+    row.updated_at = now or utcnow()
+    _event(session, request_id, "failed", {"error": "the planning job stopped without an answer"})
+    return row.status
+
+
 class _Throttle:
     """Lets a progress report through at most every `interval` seconds."""
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from backend.auth.permissions import make_principal
 from backend.cache import make_result_cache
 from backend.config import load_settings
+from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.db.models import (
     Depot,
@@ -22,10 +23,13 @@ from backend.db.models import (
     VehicleState,
 )
 from backend.services.planning import (
+    ABANDONED_AFTER_S,
     PlanningError,
     PlanRequest,
     accept_plan,
     build_problem,
+    fail_if_abandoned,
+    record_pending,
     run_plan,
 )
 from factories import DAY, at_hour, seed_small_day
@@ -212,9 +216,7 @@ def test_remaining_stops_are_replanned_from_the_live_day(database, cache) -> Non
                 demand={"kg": 10},
                 service_minutes=5,
                 priority=9,
-                time_windows=[
-                    {"start": at_hour(12).isoformat(), "end": at_hour(17).isoformat()}
-                ],
+                time_windows=[{"start": at_hour(12).isoformat(), "end": at_hour(17).isoformat()}],
                 window_start=at_hour(12),
                 window_end=at_hour(17),
             )
@@ -252,3 +254,19 @@ def test_remaining_needs_an_active_plan(database, cache) -> None:
     with pytest.raises(PlanningError) as raised:
         _plan(database, cache, depot_id, mode="remaining")
     assert raised.value.field == "mode"
+
+
+def test_a_job_that_went_silent_is_marked_failed(database) -> None:
+    depot_id = seed_small_day(database)
+    request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=10)
+    with database.session() as session:
+        record_pending(session, request_id="job-1", request=request, requested_by="t")
+    with database.session() as session:
+        assert fail_if_abandoned(session, request_id="job-1") == "pending"
+        later = utcnow() + timedelta(seconds=10 + ABANDONED_AFTER_S + 1)
+        assert fail_if_abandoned(session, request_id="job-1", now=later) == "failed"
+    with database.session() as session:
+        events = session.scalars(
+            select(OptimizationEvent.event_type).where(OptimizationEvent.request_id == "job-1")
+        ).all()
+        assert events == ["failed"]
