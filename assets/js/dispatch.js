@@ -100,6 +100,7 @@
     route_event: true,
     route_optimization_update: true,
     route_optimization_response: true,
+    order_update: true,
     notification: true,
   };
   var RELOAD_EVERY_MS = 10000;

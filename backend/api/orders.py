@@ -42,6 +42,24 @@ class OrderPath(BaseModel):
     order_id: int = Field(ge=1, le=MAX_ID)
 
 
+def _announce(order: OrderOut, change: str) -> None:
+    """Tell the depot's dashboards an order changed (after the commit), so maps reload it."""
+    from backend.realtime import get_realtime
+
+    get_realtime(current_runtime()).publish(
+        order.depot_id,
+        "routes",
+        {
+            "type": "order_update",
+            "change": change,
+            "orderId": order.id,
+            "depotId": order.depot_id,
+            "status": order.status,
+            "vehicleId": order.vehicle_id,
+        },
+    )
+
+
 def _not_found(order_id: int) -> ApiError:
     return ApiError(404, "not_found", f"order {order_id} not found")
 
@@ -79,6 +97,7 @@ def create_order_view(body: OrderCreate):
     principal = require("order:write")
     with current_runtime().db.session() as session:
         order = create_order(session, depot_ids=principal.depot_ids, data=body)
+    _announce(order, "created")
     return order.model_dump(mode="json"), 201
 
 
@@ -93,6 +112,7 @@ def update_order_view(path: OrderPath, body: OrderUpdate):
         order = update_order(
             session, depot_ids=principal.depot_ids, order_id=path.order_id, data=body
         )
+    _announce(order, "updated")
     return order.model_dump(mode="json")
 
 
@@ -113,6 +133,7 @@ def change_status_view(path: OrderPath, body: StatusChange):
             status=body.status,
             reason=body.reason,
         )
+    _announce(order, "status")
     return order.model_dump(mode="json")
 
 
@@ -137,4 +158,5 @@ def cancel_order_view(path: OrderPath):
         order = cancel_order(
             session, depot_ids=principal.depot_ids, order_id=path.order_id, reason=data.reason
         )
+    _announce(order, "cancelled")
     return order.model_dump(mode="json")
