@@ -26,10 +26,14 @@ def plans_app(data_dir: Path):
     depot_id = seed_small_day(runtime.db)
     tokens = {}
     with runtime.db.session() as session:
-        for name, role, depots in (("disp", "dispatcher", [depot_id]),
-                                   ("other", "dispatcher", []), ("boss", "manager", [])):
-            user = create_user(session, username=name, password="password-1", role=role,
-                               depot_ids=depots)
+        for name, role, depots in (
+            ("disp", "dispatcher", [depot_id]),
+            ("other", "dispatcher", []),
+            ("boss", "manager", []),
+        ):
+            user = create_user(
+                session, username=name, password="password-1", role=role, depot_ids=depots
+            )
             tokens[name] = issue_token(session, user=user)
     dash_app.tokens, dash_app.depot_id = tokens, depot_id
     yield dash_app
@@ -55,9 +59,16 @@ def _wait(call, job_id: str, timeout: float = 60.0) -> dict:
 @pytest.mark.slow
 def test_plan_job_runs_in_the_background_and_can_be_accepted(plans_app) -> None:
     call = _client(plans_app, "disp")
-    started = call("POST", "/api/v1/plans", json={
-        "depot_id": plans_app.depot_id, "service_date": DAY.isoformat(), "time_limit_s": 2,
-        "engine": "ortools"})
+    started = call(
+        "POST",
+        "/api/v1/plans",
+        json={
+            "depot_id": plans_app.depot_id,
+            "service_date": DAY.isoformat(),
+            "time_limit_s": 2,
+            "engine": "ortools",
+        },
+    )
     assert started.status_code == 202, started.json
     job_id = started.json["job_id"]
     done = _wait(call, job_id)
@@ -80,9 +91,16 @@ def test_plan_job_runs_in_the_background_and_can_be_accepted(plans_app) -> None:
 @pytest.mark.slow
 def test_cancel_stops_a_long_job_and_keeps_its_best_plan(plans_app) -> None:
     call = _client(plans_app, "disp")
-    job_id = call("POST", "/api/v1/plans", json={
-        "depot_id": plans_app.depot_id, "service_date": DAY.isoformat(), "time_limit_s": 120,
-        "engine": "ortools"}).json["job_id"]
+    job_id = call(
+        "POST",
+        "/api/v1/plans",
+        json={
+            "depot_id": plans_app.depot_id,
+            "service_date": DAY.isoformat(),
+            "time_limit_s": 120,
+            "engine": "ortools",
+        },
+    ).json["job_id"]
     deadline = time.monotonic() + 30
     while call("GET", f"/api/v1/plans/{job_id}").json["status"] != "running":
         assert time.monotonic() < deadline, "job never started"
@@ -100,8 +118,7 @@ def test_bad_requests_name_the_field(plans_app) -> None:
     day = DAY.isoformat()
     for body, field in (
         ({"depot_id": plans_app.depot_id, "service_date": day, "engine": "magic"}, "engine"),
-        ({"depot_id": plans_app.depot_id, "service_date": day, "time_limit_s": 0},
-         "time_limit_s"),
+        ({"depot_id": plans_app.depot_id, "service_date": day, "time_limit_s": 0}, "time_limit_s"),
         ({"depot_id": plans_app.depot_id, "service_date": "yesterday"}, "service_date"),
         ({"service_date": day}, "depot_id"),
         ({"depot_id": plans_app.depot_id, "service_date": day, "colour": "red"}, "colour"),
