@@ -78,7 +78,7 @@ class DemoDay:
     def _run(self) -> None:
         from backend.cache import make_result_cache
         from backend.db.queries.dispatch import get_local_today
-        from backend.realtime import get_realtime
+        from backend.realtime.optimize import announce_accepted
         from backend.services.demo_day import plan_demo_day
         from backend.sim.simulator import start_embedded_simulator
 
@@ -90,18 +90,7 @@ class DemoDay:
                 runtime.db,
                 make_result_cache(self.settings),
                 today=today,
-                publish=lambda plan: get_realtime(runtime).publish(
-                    plan.depot_id,
-                    "routes",
-                    {
-                        "type": "route_optimization_update",
-                        "status": "accepted",
-                        "requestId": plan.request_id,
-                        "responseId": plan.response_id,
-                        "depotId": plan.depot_id,
-                        "serviceDate": plan.service_date,
-                    },
-                ),
+                publish=lambda plan: announce_accepted(runtime, plan),
             )
         except Exception:  # noqa: BLE001 - the demo still runs with unplanned orders
             log.exception("planning the demo day failed")

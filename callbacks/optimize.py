@@ -14,6 +14,7 @@ from backend.cache import make_result_cache, make_store
 from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Order
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.control import JobControl
+from backend.realtime.optimize import announce_accepted
 from backend.runtime import Runtime
 from backend.services.planning import (
     PlanningError,
@@ -193,22 +194,7 @@ def accept(
             accepted = accept_plan(session, response_id=result["response_id"], principal=principal)
     except PlanningError as exc:
         return _message(str(exc), "error"), dash.no_update
-    from backend.realtime import get_realtime
-
-    get_realtime(runtime).publish(
-        accepted.depot_id,
-        "routes",
-        {
-            "type": "route_optimization_update",
-            "status": "accepted",
-            "requestId": accepted.request_id,
-            "responseId": accepted.response_id,
-            "depotId": accepted.depot_id,
-            "serviceDate": accepted.service_date,
-            "routeIds": accepted.route_ids,
-            "vehicleIds": accepted.vehicle_ids,
-        },
-    )
+    announce_accepted(runtime, accepted)
     day = parse_date(day_value)
     with db_session() as session:
         lines = (

@@ -57,17 +57,6 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-def empty_postgres(engine: object) -> None:
-    """Empty every table (ids restart), so a test starts from a clean, migrated database."""
-    from sqlalchemy import text
-
-    from backend.db.base import Base
-
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:  # type: ignore[attr-defined]
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The test Redis server's URL (skips, or fails in CI, when it is down)."""
@@ -101,6 +90,8 @@ def database(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[object]
     settings = load_settings(DATA_DIR=str(data_dir), DATABASE_URL=url, DEMO=False)
     db = Database(settings)
     if url:
+        from factories import empty_postgres
+
         empty_postgres(db.engine)  # the session's database is shared by its tests
     else:
         upgrade(db.engine)

@@ -64,3 +64,14 @@ def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None
                 )
             )
         return depot.id
+
+
+def empty_postgres(engine: object) -> None:
+    """Empty every table (ids restart), so a test starts from a clean, migrated database."""
+    from sqlalchemy import text
+
+    from backend.db.base import Base
+
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

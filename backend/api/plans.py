@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from backend.db.models import OptimizationResponse, Route
 from backend.db.queries.optimization import get_request, latest_response
 from backend.jobs.control import JobControl
 from backend.jobs.planning import submit_plan_job
+from backend.realtime.optimize import announce_accepted
 from backend.runtime import current_runtime
 from backend.services.planning import (
     MAX_TIME_LIMIT_S,
@@ -189,25 +189,5 @@ def accept_plan_view(path: PlanPath):
             accepted = accept_plan(session, response_id=response.response_id, principal=principal)
         except PlanningError as exc:
             raise ApiError(409, "not_acceptable", exc.message, exc.field) from None
-    publish_plan_update(
-        current_app,
-        accepted.depot_id,
-        {
-            "type": "route_optimization_update",
-            "status": "accepted",
-            "requestId": path.job_id,
-            "responseId": accepted.response_id,
-            "depotId": accepted.depot_id,
-            "serviceDate": accepted.service_date,
-            "routeIds": accepted.route_ids,
-            "vehicleIds": accepted.vehicle_ids,
-        },
-    )
+    announce_accepted(current_runtime(), accepted)
     return PlanJob(job_id=path.job_id, status="accepted", depot_id=accepted.depot_id).model_dump()
-
-
-def publish_plan_update(app: Any, depot_id: int, message: dict[str, Any]) -> None:
-    """Tell the depot's room (dispatchers and drivers) that its plan changed."""
-    from backend.realtime import get_realtime
-
-    get_realtime(app.extensions["fleet"]).publish(depot_id, "routes", message)

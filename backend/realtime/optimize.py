@@ -22,7 +22,7 @@ from backend.jobs.planning import submit_plan_job
 from backend.realtime.handler import acknowledgment
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import INVALID_MESSAGE, ProtocolError
-from backend.services.planning import PlanningError, PlanRequest
+from backend.services.planning import AcceptedPlan, PlanningError, PlanRequest
 
 log = logging.getLogger("realtime.optimize")
 FINAL = ("completed", "cancelled", "failed")
@@ -136,20 +136,53 @@ class SocketOptimizer:
                     "plan": summary,
                 }
             )
-        from backend.realtime.server import get_realtime
-
-        get_realtime(self.runtime).publish(
-            request.depot_id,
-            "routes",
-            {
-                "type": "route_optimization_update",
-                "status": status,
-                "requestId": job_id,
-                "responseId": response_id,
-                "depotId": request.depot_id,
-                "serviceDate": request.service_date.isoformat(),
-            },
+        publish_plan_update(
+            self.runtime,
+            status,
+            request_id=job_id,
+            response_id=response_id,
+            depot_id=request.depot_id,
+            service_date=request.service_date.isoformat(),
         )
+
+
+def publish_plan_update(
+    runtime: Any,
+    status: str,
+    *,
+    request_id: str,
+    response_id: str | None,
+    depot_id: int,
+    service_date: str,
+    **extra: Any,
+) -> None:
+    """Tell a depot's room (dispatchers, managers, its drivers) that a plan changed status."""
+    from backend.realtime.server import get_realtime
+
+    message = {
+        "type": "route_optimization_update",
+        "status": status,
+        "requestId": request_id,
+        "responseId": response_id,
+        "depotId": depot_id,
+        "serviceDate": service_date,
+        **extra,
+    }
+    get_realtime(runtime).publish(depot_id, "routes", message)
+
+
+def announce_accepted(runtime: Any, plan: AcceptedPlan) -> None:
+    """Broadcast that `plan` is now the depot's active plan."""
+    publish_plan_update(
+        runtime,
+        "accepted",
+        request_id=plan.request_id,
+        response_id=plan.response_id,
+        depot_id=plan.depot_id,
+        service_date=plan.service_date,
+        routeIds=plan.route_ids,
+        vehicleIds=plan.vehicle_ids,
+    )
 
 
 def _camel(field_name: str) -> str:

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import empty_postgres
+
+from factories import empty_postgres
 
 from .api_helpers import DAY_START, SERVICE_DATE
 
 # `import app` builds the module-level app from the environment: keep it off the real var/.
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="fleet-api-test-"))
 os.environ.setdefault("DEMO", "false")
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dash
@@ -14,6 +15,7 @@ from backend.auth.permissions import make_principal
 from backend.config import load_settings
 from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
+from backend.realtime import get_realtime
 from callbacks.optimize import accept, make_run_job, show_result, start_optimize
 from factories import DAY, seed_small_day
 
@@ -52,8 +54,15 @@ def test_optimize_then_accept_from_the_panel(panel) -> None:
         assert routes["features"] and all(
             f["properties"]["status"] == "proposed" for f in routes["features"]
         )
+        heard: list[dict] = []
+        get_realtime(runtime).bus.subscribe(lambda channel, text: heard.append(json.loads(text)))
         note, active = accept(1, result, DAY.isoformat(), runtime)
         assert "Plan accepted" in str(note) and active["features"]
+        # The depot's dashboards and drivers are told, with the routes that became active.
+        assert [(m["type"], m["status"], m["depotId"]) for m in heard] == [
+            ("route_optimization_update", "accepted", depot_id)
+        ]
+        assert len(heard[0]["routeIds"]) == len(active["features"])
     finally:
         context.pop()
     with runtime.db.session() as session:
