@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -137,12 +137,3 @@ def install_guard(server: Flask, *, page_roles: PageRoles) -> None:
 
 def _json_error(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify({"error": {"code": code, "message": message}}), status
-
-
-def role_gate(roles_by_path: Mapping[str, frozenset[str]]) -> PageRoles:
-    """A page_roles lookup from a {path: roles} map (unknown paths: any logged-in user)."""
-
-    def lookup(path: str) -> frozenset[str] | None:
-        return roles_by_path.get(path.rstrip("/") or "/")
-
-    return lookup
