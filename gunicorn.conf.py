@@ -11,7 +11,7 @@ timeout = 60
 graceful_timeout = 20
 
 
-def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+def on_starting(server: object) -> None:
     """Bring the schema up to date (and seed an empty demo database) once per deployment."""
     from backend.cli import prepare_database, print_credentials, seed_if_empty
     from backend.config import load_settings

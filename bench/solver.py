@@ -43,8 +43,13 @@ ENGINES = ("auto", "ortools", "pyvrp", "vroom")
 
 
 def run_solver(inst: Instance, engine: str, limit: float, seed: int = 0) -> list[list[int]]:
-    plan = solve(to_problem(inst), engine=engine, time_limit=limit, seed=seed,
-                 matrix=EuclideanProvider(scale=1000))
+    plan = solve(
+        to_problem(inst),
+        engine=engine,
+        time_limit=limit,
+        seed=seed,
+        matrix=EuclideanProvider(scale=1000),
+    )
     return [[int(s.order_id) for s in r.stops] for r in plan.routes if r.stops]
 
 
@@ -62,17 +67,27 @@ def run_vroom(inst: Instance, limit: float) -> list[list[int]]:
     problem.set_costs_matrix(profile="car", matrix_input=costs)
     depot = inst.depot
     for k in range(inst.vehicles):
-        problem.add_vehicle(vroom.Vehicle(
-            id=k + 1, start=0, end=0, capacity=[inst.capacity],
-            time_window=vroom.TimeWindow(int(depot[4] * scale), int(depot[5] * scale)),
-        ))
+        problem.add_vehicle(
+            vroom.Vehicle(
+                id=k + 1,
+                start=0,
+                end=0,
+                capacity=[inst.capacity],
+                time_window=vroom.TimeWindow(int(depot[4] * scale), int(depot[5] * scale)),
+            )
+        )
     for idx, r in enumerate(inst.rows):
         if idx == 0:
             continue
-        problem.add_job(vroom.Job(
-            id=int(r[0]), location=idx, delivery=[int(r[3])], default_service=int(r[6] * scale),
-            time_windows=[vroom.TimeWindow(int(r[4] * scale), int(r[5] * scale))],
-        ))
+        problem.add_job(
+            vroom.Job(
+                id=int(r[0]),
+                location=idx,
+                delivery=[int(r[3])],
+                default_service=int(r[6] * scale),
+                time_windows=[vroom.TimeWindow(int(r[4] * scale), int(r[5] * scale))],
+            )
+        )
     sol = problem.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=limit))
     df = sol.routes
     routes: dict[int, list[int]] = {}
@@ -93,14 +108,28 @@ def benchmark(args: argparse.Namespace) -> None:
     csv_file = None
     if args.csv:
         csv_file = open(args.csv, "w", newline="")  # noqa: SIM115 - closed below
-        writer = csv.DictWriter(csv_file, fieldnames=[
-            "instance", "engine", "time_limit_s", "cost", "bks", "gap_pct", "vehicles",
-            "wall_s", "feasible"])
+        writer = csv.DictWriter(
+            csv_file,
+            fieldnames=[
+                "instance",
+                "engine",
+                "time_limit_s",
+                "cost",
+                "bks",
+                "gap_pct",
+                "vehicles",
+                "wall_s",
+                "feasible",
+            ],
+        )
         writer.writeheader()
     if args.solutions:
         Path(args.solutions).mkdir(parents=True, exist_ok=True)
-    print(f"{'instance':10} {'engine':8} {'limit':>5} {'cost':>10} {'bks':>9} {'gap%':>7} "
-          f"{'veh':>4} {'wall_s':>7} {'feas':>5} {'/vroom':>7}", flush=True)
+    print(
+        f"{'instance':10} {'engine':8} {'limit':>5} {'cost':>10} {'bks':>9} {'gap%':>7} "
+        f"{'veh':>4} {'wall_s':>7} {'feas':>5} {'/vroom':>7}",
+        flush=True,
+    )
     for limit in limits:
         for path in files:
             inst = read_instance(path)
@@ -120,11 +149,17 @@ def benchmark(args: argparse.Namespace) -> None:
                 if engine == "vroom":
                     vroom_cost = chk.cost
                 ratio = None if vroom_cost is None else chk.cost / vroom_cost
-                row = {"instance": name, "engine": engine, "time_limit_s": limit,
-                       "cost": round(chk.cost, 3), "bks": best,
-                       "gap_pct": None if gap is None else round(gap, 3),
-                       "vehicles": chk.vehicles, "wall_s": round(wall, 2),
-                       "feasible": chk.feasible}
+                row = {
+                    "instance": name,
+                    "engine": engine,
+                    "time_limit_s": limit,
+                    "cost": round(chk.cost, 3),
+                    "bks": best,
+                    "gap_pct": None if gap is None else round(gap, 3),
+                    "vehicles": chk.vehicles,
+                    "wall_s": round(wall, 2),
+                    "feasible": chk.feasible,
+                }
                 rows.append({**row, "ratio": ratio})
                 if writer is not None:
                     writer.writerow(row)
@@ -133,18 +168,23 @@ def benchmark(args: argparse.Namespace) -> None:
                 if args.solutions:
                     out = Path(args.solutions) / f"{name}__{engine}__{limit:g}.json"
                     out.write_text(json.dumps({"routes": routes}))
-                print(f"{name:10} {engine:8} {limit:5g} {chk.cost:10.2f} "
-                      f"{best if best is not None else '-':>9} "
-                      f"{'-' if gap is None else f'{gap:7.2f}':>7} {chk.vehicles:4d} "
-                      f"{wall:7.2f} {str(chk.feasible):>5} "
-                      f"{'-' if ratio is None else f'{ratio:7.4f}':>7}", flush=True)
+                print(
+                    f"{name:10} {engine:8} {limit:5g} {chk.cost:10.2f} "
+                    f"{best if best is not None else '-':>9} "
+                    f"{'-' if gap is None else f'{gap:7.2f}':>7} {chk.vehicles:4d} "
+                    f"{wall:7.2f} {str(chk.feasible):>5} "
+                    f"{'-' if ratio is None else f'{ratio:7.4f}':>7}",
+                    flush=True,
+                )
                 if not chk.feasible:
                     print("   infeasible:", "; ".join(chk.errors[:3]), flush=True)
     if csv_file is not None:
         csv_file.close()
     print("\nmean per engine and budget (gap vs distance_only BKS; ratio = cost / VROOM cost)")
-    print(f"{'engine':8} {'limit':>5} {'gap%':>7} {'ratio':>7} {'veh':>6} {'wall_s':>7} "
-          f"{'feasible':>9}")
+    print(
+        f"{'engine':8} {'limit':>5} {'gap%':>7} {'ratio':>7} {'veh':>6} {'wall_s':>7} "
+        f"{'feasible':>9}"
+    )
     for limit in limits:
         for engine in engines:
             sel = [r for r in rows if r["engine"] == engine and r["time_limit_s"] == limit]
@@ -157,8 +197,10 @@ def benchmark(args: argparse.Namespace) -> None:
             veh = statistics.mean(float(r["vehicles"]) for r in sel)  # type: ignore[arg-type]
             wall = statistics.mean(float(r["wall_s"]) for r in sel)  # type: ignore[arg-type]
             feas = sum(1 for r in sel if r["feasible"])
-            print(f"{engine:8} {limit:5g} {gap_txt} {ratio_txt} {veh:6.1f} {wall:7.2f} "
-                  f"{feas:>4}/{len(sel)}")
+            print(
+                f"{engine:8} {limit:5g} {gap_txt} {ratio_txt} {veh:6.1f} {wall:7.2f} "
+                f"{feas:>4}/{len(sel)}"
+            )
 
 
 def ortools_tuning(args: argparse.Namespace) -> None:
@@ -175,7 +217,7 @@ def ortools_tuning(args: argparse.Namespace) -> None:
     configs = [c.split(":", 2) for c in args.tuning_configs.split(",")]
     for first, meta, *rest in configs:
         overrides: dict[str, object] = {}
-        for item in (rest[0].split(";") if rest else []):
+        for item in rest[0].split(";") if rest else []:
             key, _, raw = item.partition("=")
             if raw in ("true", "false"):
                 overrides[key] = raw == "true"
@@ -188,19 +230,30 @@ def ortools_tuning(args: argparse.Namespace) -> None:
         for path in files:
             inst = read_instance(path)
             c = compile_problem(to_problem(inst), EuclideanProvider(scale=1000))
-            res = solve_ortools(c, serviceable_orders(c), time_limit=limit, progress=Progress(),
-                                first_solution=first, metaheuristic=meta,
-                                overrides=overrides)
+            res = solve_ortools(
+                c,
+                serviceable_orders(c),
+                time_limit=limit,
+                progress=Progress(),
+                first_solution=first,
+                metaheuristic=meta,
+                overrides=overrides,
+            )
             routes = [[int(c.problem.orders[i].id) for i in r] for r in res.routes if r]
             chk = check_routes(inst, routes)
             feasible += chk.feasible
             if chk.feasible and path.stem in bks:
                 gaps.append(100 * (chk.cost - bks[path.stem]) / bks[path.stem])
-            print(f"  {first}:{meta}:{rest} {path.stem} cost={chk.cost:.2f} "
-                  f"feasible={chk.feasible}", flush=True)
+            print(
+                f"  {first}:{meta}:{rest} {path.stem} cost={chk.cost:.2f} feasible={chk.feasible}",
+                flush=True,
+            )
         mean = statistics.mean(gaps) if gaps else float("nan")
-        print(f"{first}:{meta}:{rest[0] if rest else ''} limit={limit:g}s "
-              f"mean gap {mean:.2f}% over feasible, feasible {feasible}/{len(files)}", flush=True)
+        print(
+            f"{first}:{meta}:{rest[0] if rest else ''} limit={limit:g}s "
+            f"mean gap {mean:.2f}% over feasible, feasible {feasible}/{len(files)}",
+            flush=True,
+        )
 
 
 def large(args: argparse.Namespace) -> None:
@@ -213,17 +266,22 @@ def large(args: argparse.Namespace) -> None:
         generate_gh(path, customers=1000, seed=1)
         source = "generated (seed 1, G&H format, R1-like) at " + str(path)
     inst = read_instance(path)
-    print(f"1,000-order run: {source}; {len(inst.customers)} customers, "
-          f"{inst.vehicles} vehicles of capacity {inst.capacity}")
+    print(
+        f"1,000-order run: {source}; {len(inst.customers)} customers, "
+        f"{inst.vehicles} vehicles of capacity {inst.capacity}"
+    )
     for engine in [e.strip() for e in args.engines.split(",") if e.strip() != "vroom"]:
         t0 = time.monotonic()
         routes = run_solver(inst, engine, args.large_limit)
         wall = time.monotonic() - t0
         chk = check_routes(inst, routes)
-        print(f"  {engine:8} limit={args.large_limit:g}s wall={wall:.1f}s "
-              f"(<= 60 s: {wall <= 60}) cost={chk.cost:.1f} "
-              f"vehicles={chk.vehicles} feasible={chk.feasible} "
-              f"{'; '.join(chk.errors[:3])}", flush=True)
+        print(
+            f"  {engine:8} limit={args.large_limit:g}s wall={wall:.1f}s "
+            f"(<= 60 s: {wall <= 60}) cost={chk.cost:.1f} "
+            f"vehicles={chk.vehicles} feasible={chk.feasible} "
+            f"{'; '.join(chk.errors[:3])}",
+            flush=True,
+        )
 
 
 def insertion(args: argparse.Namespace) -> None:
@@ -240,19 +298,32 @@ def main() -> None:
     ap.add_argument("--time-limits", default="1,5,30")
     ap.add_argument("--csv", default=None)
     ap.add_argument("--solutions", default=None)
-    ap.add_argument("--large", nargs="?", const="generate", default=None,
-                    help="solve a 1,000-order instance (FILE, or generated with seed 1)")
-    ap.add_argument("--large-limit", type=float, default=55.0,
-                    help="solver budget; model building adds a few seconds of wall time")
+    ap.add_argument(
+        "--large",
+        nargs="?",
+        const="generate",
+        default=None,
+        help="solve a 1,000-order instance (FILE, or generated with seed 1)",
+    )
+    ap.add_argument(
+        "--large-limit",
+        type=float,
+        default=55.0,
+        help="solver budget; model building adds a few seconds of wall time",
+    )
     ap.add_argument("--insert-trials", type=int, default=0)
     ap.add_argument("--ortools-tuning", default=None, help="time limit for the tuning mode")
-    ap.add_argument("--tuning-configs", default=(
-        "PARALLEL_CHEAPEST_INSERTION:GUIDED_LOCAL_SEARCH,"
-        "PATH_CHEAPEST_ARC:GUIDED_LOCAL_SEARCH,"
-        "LOCAL_CHEAPEST_INSERTION:GUIDED_LOCAL_SEARCH,"
-        "SAVINGS:GUIDED_LOCAL_SEARCH,"
-        "PARALLEL_CHEAPEST_INSERTION:SIMULATED_ANNEALING,"
-        "PARALLEL_CHEAPEST_INSERTION:TABU_SEARCH"))
+    ap.add_argument(
+        "--tuning-configs",
+        default=(
+            "PARALLEL_CHEAPEST_INSERTION:GUIDED_LOCAL_SEARCH,"
+            "PATH_CHEAPEST_ARC:GUIDED_LOCAL_SEARCH,"
+            "LOCAL_CHEAPEST_INSERTION:GUIDED_LOCAL_SEARCH,"
+            "SAVINGS:GUIDED_LOCAL_SEARCH,"
+            "PARALLEL_CHEAPEST_INSERTION:SIMULATED_ANNEALING,"
+            "PARALLEL_CHEAPEST_INSERTION:TABU_SEARCH"
+        ),
+    )
     args = ap.parse_args()
     did = False
     if args.ortools_tuning:

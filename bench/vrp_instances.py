@@ -70,9 +70,17 @@ def generate_gh(path: str | Path, *, customers: int = 1000, seed: int = 1) -> Pa
     rng = random.Random(seed)
     size, horizon, service = 500.0, 3000.0, 10.0
     dx, dy = size / 2, size / 2
-    lines = [f"GEN{customers}_{seed}", "", "VEHICLE", "NUMBER     CAPACITY",
-             f"  {customers // 4}         200", "", "CUSTOMER",
-             "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME", ""]
+    lines = [
+        f"GEN{customers}_{seed}",
+        "",
+        "VEHICLE",
+        "NUMBER     CAPACITY",
+        f"  {customers // 4}         200",
+        "",
+        "CUSTOMER",
+        "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME",
+        "",
+    ]
     lines.append(f"{0:5d} {dx:9.0f} {dy:9.0f} {0:9d} {0:9d} {horizon:9.0f} {0:9d}")
     for n in range(1, customers + 1):
         # Integer coordinates, as written, so the reachability below is exact.
@@ -108,10 +116,20 @@ def to_problem(inst: Instance):
         for r in inst.customers
     )
     vehicles = tuple(
-        Vehicle(id=f"v{k}", start_depot="depot", capacity=(float(inst.capacity),),
-                shift_start=d[4], shift_end=d[5], cost_per_km=1.0)
+        Vehicle(
+            id=f"v{k}",
+            start_depot="depot",
+            capacity=(float(inst.capacity),),
+            shift_start=d[4],
+            shift_end=d[5],
+            cost_per_km=1.0,
+        )
         for k in range(inst.vehicles)
     )
-    return Problem(orders=orders, vehicles=vehicles,
-                   depots=(Depot("depot", Location.xy(d[1], d[2])),),
-                   capacity_units=("demand",), coordinates="plane")
+    return Problem(
+        orders=orders,
+        vehicles=vehicles,
+        depots=(Depot("depot", Location.xy(d[1], d[2])),),
+        capacity_units=("demand",),
+        coordinates="plane",
+    )

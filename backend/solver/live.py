@@ -78,8 +78,9 @@ def _live_problem(
     fixed: set[str] = set()
     for k, vs in enumerate(state.vehicles):
         if vs.vehicle_id not in vehicle_ids:
-            raise ProblemError(f"state.vehicles[{k}].vehicle_id",
-                               f"unknown vehicle id {vs.vehicle_id!r}")
+            raise ProblemError(
+                f"state.vehicles[{k}].vehicle_id", f"unknown vehicle id {vs.vehicle_id!r}"
+            )
         ids = list(vs.done) + ([vs.in_progress] if vs.in_progress else [])
         for oid in ids:
             if oid not in known:
@@ -90,18 +91,23 @@ def _live_problem(
     for vid, vs in by_vehicle.items():
         stops = {s.order_id: s for s in planned[vid].stops} if vid in planned else {}
         ids = list(vs.done) + ([vs.in_progress] if vs.in_progress else [])
-        prefixes[vid] = [
-            stops.get(oid) or Stop(oid, vs.time, vs.time, vs.time, ()) for oid in ids
-        ]
+        prefixes[vid] = [stops.get(oid) or Stop(oid, vs.time, vs.time, vs.time, ()) for oid in ids]
     # Goods picked up but not yet delivered are on that vehicle: its pending
     # deliveries are bound to it by a skill only it has.
-    fixed_by = {oid: vs.vehicle_id for vs in by_vehicle.values()
-                for oid in list(vs.done) + ([vs.in_progress] if vs.in_progress else [])}
-    bound = {p.delivery: fixed_by[p.pickup] for p in problem.pairs
-             if p.pickup in fixed_by and p.delivery not in fixed and p.delivery not in cancelled}
+    fixed_by = {
+        oid: vs.vehicle_id
+        for vs in by_vehicle.values()
+        for oid in list(vs.done) + ([vs.in_progress] if vs.in_progress else [])
+    }
+    bound = {
+        p.delivery: fixed_by[p.pickup]
+        for p in problem.pairs
+        if p.pickup in fixed_by and p.delivery not in fixed and p.delivery not in cancelled
+    }
     orders = tuple(
         replace(o, skills=o.skills | {f"@{bound[o.id]}"}) if o.id in bound else o
-        for o in problem.orders if o.id not in fixed and o.id not in cancelled
+        for o in problem.orders
+        if o.id not in fixed and o.id not in cancelled
     )
     orders += state.new_orders
     carrying = set(bound.values())
@@ -135,11 +141,13 @@ def _live_problem(
             )
         )
     pairs = tuple(
-        p for p in problem.pairs
+        p
+        for p in problem.pairs
         if p.pickup not in fixed | cancelled and p.delivery not in fixed | cancelled
     )
-    live = replace(problem, orders=orders, vehicles=tuple(vehicles), depots=tuple(depots),
-                   pairs=pairs)
+    live = replace(
+        problem, orders=orders, vehicles=tuple(vehicles), depots=tuple(depots), pairs=pairs
+    )
     return live, prefixes
 
 
@@ -171,8 +179,16 @@ def reoptimize(
     c = compile_problem(live, matrix)
     progress = Progress(on_improve=on_improve, cancel=cancel)
     prefix_list = [prefixes.get(v.id, []) for v in live.vehicles]
-    out = solve_compiled(c, engine=engine, time_limit=time_limit, progress=progress, seed=seed,
-                         max_iterations=max_iterations, prefixes=prefix_list, started=started)
+    out = solve_compiled(
+        c,
+        engine=engine,
+        time_limit=time_limit,
+        progress=progress,
+        seed=seed,
+        max_iterations=max_iterations,
+        prefixes=prefix_list,
+        started=started,
+    )
     return replace(out, solve_time=time.monotonic() - started)
 
 
@@ -200,7 +216,7 @@ def _relocate(c: Compiled, vi: int, seq: list[int], deadline: float) -> list[int
         improved = False
         for a in range(len(seq)):
             moved = seq[a]
-            rest = seq[:a] + seq[a + 1:]
+            rest = seq[:a] + seq[a + 1 :]
             for b in range(len(rest) + 1):
                 if b == a:
                     continue
@@ -238,8 +254,14 @@ def insert_order(
     routes = _routes_of(c, plan)
     new = c.num_orders - 1
     if any(v.breaks for v in c.vehicles):
-        out = solve_compiled(c, engine="ortools", time_limit=max(0.2, search_time * 4),
-                             progress=Progress(), initial=routes, started=started)
+        out = solve_compiled(
+            c,
+            engine="ortools",
+            time_limit=max(0.2, search_time * 4),
+            progress=Progress(),
+            initial=routes,
+            started=started,
+        )
         return replace(out, engine="insertion", solve_time=time.monotonic() - started)
     node = c.node(new)
     candidates: list[tuple[int, int, int]] = []  # (added distance, vehicle, position)

@@ -97,8 +97,18 @@ def solve_pyvrp(
     # fewer types, and routes map back to vehicles in order.
     type_keys: dict[tuple[object, ...], list[int]] = {}
     for v in c.vehicles:
-        key = (v.start, v.end, v.capacity, v.early, v.late, v.max_duration, v.max_distance,
-               v.fixed, v.unit_dist, v.unit_time)
+        key = (
+            v.start,
+            v.end,
+            v.capacity,
+            v.early,
+            v.late,
+            v.max_duration,
+            v.max_distance,
+            v.fixed,
+            v.unit_dist,
+            v.unit_time,
+        )
         type_keys.setdefault(key, []).append(v.index)
     vehicle_types = []
     members = []

@@ -54,7 +54,12 @@ def _spare_core() -> bool:
 
 
 def _race(
-    c: Compiled, orders: list[int], *, deadline: float, progress: Progress, seed: int,
+    c: Compiled,
+    orders: list[int],
+    *,
+    deadline: float,
+    progress: Progress,
+    seed: int,
     max_iterations: int | None,
 ) -> tuple[str, EngineResult]:
     """Run OR-Tools in a spawned process and PyVRP here; return the better (engine, result).
@@ -69,7 +74,9 @@ def _race(
     # The child's clock starts after its imports (~0.25 s); give it the rest.
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend.solver.worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=root,
     )
     assert proc.stdin is not None and proc.stdout is not None
     payload = pickle.dumps((c, orders, max(0.05, remaining - 0.3), max_iterations))
@@ -86,8 +93,9 @@ def _race(
 
     feeder = threading.Thread(target=feed, name="solver-feed", daemon=True)
     feeder.start()
-    pyvrp_result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
-                                 max_iterations=max_iterations)
+    pyvrp_result, _ = _run_pyvrp(
+        c, orders, deadline=deadline, progress=progress, seed=seed, max_iterations=max_iterations
+    )
     candidates = [("pyvrp", pyvrp_result)]
     feeder.join(timeout=1.0)
     if progress.cancelled():
@@ -119,19 +127,33 @@ def serviceable_orders(c: Compiled) -> list[int]:
 
 
 def _run_pyvrp(
-    c: Compiled, orders: list[int], *, deadline: float, progress: Progress, seed: int,
+    c: Compiled,
+    orders: list[int],
+    *,
+    deadline: float,
+    progress: Progress,
+    seed: int,
     max_iterations: int | None,
 ) -> tuple[EngineResult, bool]:
     res, feasible = solve_pyvrp(
-        c, orders, time_limit=max(0.01, deadline - time.monotonic()), progress=progress,
-        seed=seed, max_iterations=max_iterations,
+        c,
+        orders,
+        time_limit=max(0.01, deadline - time.monotonic()),
+        progress=progress,
+        seed=seed,
+        max_iterations=max_iterations,
     )
     if not feasible and not progress.cancelled() and time.monotonic() < deadline:
         # Required clients could not all be routed (fleet too small): let PyVRP
         # drop some, priced at their penalties, for the rest of the budget.
         res, feasible = solve_pyvrp(
-            c, orders, time_limit=max(0.01, deadline - time.monotonic()), progress=progress,
-            seed=seed, max_iterations=max_iterations, optional=True,
+            c,
+            orders,
+            time_limit=max(0.01, deadline - time.monotonic()),
+            progress=progress,
+            seed=seed,
+            max_iterations=max_iterations,
+            optional=True,
         )
     return res, feasible
 
@@ -155,36 +177,64 @@ def solve_compiled(
     can_pyvrp = supports(c, orders)
     if engine == "pyvrp" and not can_pyvrp:
         raise ProblemError(
-            "engine", "pyvrp cannot express breaks, skills, several windows or pairs; "
-            "use 'ortools' or 'auto'"
+            "engine",
+            "pyvrp cannot express breaks, skills, several windows or pairs; "
+            "use 'ortools' or 'auto'",
         )
 
     def ortools() -> EngineResult:
         return solve_ortools(
-            c, orders, time_limit=max(0.01, deadline - time.monotonic()), progress=progress,
-            max_iterations=max_iterations, initial=initial,
+            c,
+            orders,
+            time_limit=max(0.01, deadline - time.monotonic()),
+            progress=progress,
+            max_iterations=max_iterations,
+            initial=initial,
         )
 
     if engine == "ortools" or (engine == "auto" and not can_pyvrp) or not orders:
         result, used = ortools(), "ortools"
     elif engine == "pyvrp":
-        result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
-                               max_iterations=max_iterations)
+        result, _ = _run_pyvrp(
+            c,
+            orders,
+            deadline=deadline,
+            progress=progress,
+            seed=seed,
+            max_iterations=max_iterations,
+        )
         used = "pyvrp"
     elif time_limit < PARALLEL_MIN_SECONDS or not _spare_core():
         # Too short to amortize starting a second process, or no idle core to
         # run it on (it would halve PyVRP's speed): PyVRP alone is the
         # stronger engine on the problems it expresses.
-        result, _ = _run_pyvrp(c, orders, deadline=deadline, progress=progress, seed=seed,
-                               max_iterations=max_iterations)
+        result, _ = _run_pyvrp(
+            c,
+            orders,
+            deadline=deadline,
+            progress=progress,
+            seed=seed,
+            max_iterations=max_iterations,
+        )
         used = "pyvrp"
     else:
-        used, result = _race(c, orders, deadline=deadline, progress=progress, seed=seed,
-                             max_iterations=max_iterations)
+        used, result = _race(
+            c,
+            orders,
+            deadline=deadline,
+            progress=progress,
+            seed=seed,
+            max_iterations=max_iterations,
+        )
     elapsed = time.monotonic() - started
     plan = build_plan(
-        c, result.routes, engine=used, solve_time=elapsed, times=result.times,
-        route_breaks=result.breaks, prefixes=prefixes,
+        c,
+        result.routes,
+        engine=used,
+        solve_time=elapsed,
+        times=result.times,
+        route_breaks=result.breaks,
+        prefixes=prefixes,
     )
     progress.improve(plan.cost * COST_SCALE)
     progress.flush()
@@ -217,14 +267,20 @@ def solve(
     if engine not in ENGINES:
         raise ProblemError("engine", f"must be one of {ENGINES}, got {engine!r}")
     if max_iterations is not None and (
-        isinstance(max_iterations, bool) or not isinstance(max_iterations, int)
+        isinstance(max_iterations, bool)
+        or not isinstance(max_iterations, int)
         or max_iterations <= 0
     ):
         raise ProblemError("max_iterations", f"must be a positive int, got {max_iterations!r}")
     c = compile_problem(problem, matrix)
     progress = Progress(on_improve=on_improve, cancel=cancel, cost_scale=COST_SCALE)
     plan = solve_compiled(
-        c, engine=engine, time_limit=time_limit, progress=progress, seed=seed,
-        max_iterations=max_iterations, started=started,
+        c,
+        engine=engine,
+        time_limit=time_limit,
+        progress=progress,
+        seed=seed,
+        max_iterations=max_iterations,
+        started=started,
     )
     return replace(plan, solve_time=time.monotonic() - started)

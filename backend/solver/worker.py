@@ -30,7 +30,10 @@ def main() -> None:
 
     threading.Thread(target=listen, daemon=True).start()
     result = solve_ortools(
-        compiled, orders, time_limit=time_limit, progress=Progress(cancel=stop),
+        compiled,
+        orders,
+        time_limit=time_limit,
+        progress=Progress(cancel=stop),
         max_iterations=max_iterations,
     )
     sys.stdout.buffer.write(pickle.dumps(result))

@@ -99,7 +99,10 @@ def test_picked_up_goods_stay_on_their_vehicle() -> None:
         orders=(Order("p", xy(10, 0), demand=(1.0,)), Order("d", xy(-10, 0), demand=(1.0,))),
         vehicles=(Vehicle("a", "da", capacity=(5.0,)), Vehicle("b", "db", capacity=(5.0,))),
         depots=(Depot("da", xy(10, 0)), Depot("db", xy(-10, 0))),
-        capacity_units=("kg",), pairs=(PickupDelivery("p", "d"),), coordinates="plane")
+        capacity_units=("kg",),
+        pairs=(PickupDelivery("p", "d"),),
+        coordinates="plane",
+    )
     plan = solve(problem, engine="ortools", time_limit=0.5)
     carrier = next(r.vehicle_id for r in plan.routes if any(s.order_id == "p" for s in r.stops))
     # Vehicle b sits right on top of the delivery, but the goods are on the carrier.
