@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings
 from backend.db.engine import Database
 
@@ -16,8 +17,10 @@ EXTENSION_KEY = "fleet"
 class Runtime:
     """Services built once per process from settings; nothing here opens sockets at import."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
+        # Services read "now" from here, never from the wall clock, so tests can pin it.
+        self.clock = clock
         self.db = Database(settings)
 
     @cached_property
