@@ -85,11 +85,12 @@ class DemoDay:
         runtime = self.app.server.extensions["fleet"]
         try:
             with runtime.db.session() as session:
-                today = get_local_today(session, depot_ids=None)
+                today = get_local_today(session, depot_ids=None, now=runtime.clock.now())
             plan_demo_day(
                 runtime.db,
                 make_result_cache(self.settings),
                 today=today,
+                clock=runtime.clock,
                 publish=lambda plan: announce_accepted(runtime, plan),
             )
         except Exception:  # noqa: BLE001 - the demo still runs with unplanned orders

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -39,8 +40,28 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=200, alias="DB_POOL_SIZE")
     db_max_overflow: int = Field(default=10, ge=0, le=500, alias="DB_MAX_OVERFLOW")
     db_statement_timeout_ms: int = Field(default=15000, ge=0, alias="DB_STATEMENT_TIMEOUT_MS")
+    # Tracker-app requests (/osmand) a minute: per device id, and per client address (generous:
+    # many phones share one carrier NAT address).
+    osmand_rate_per_device: int = Field(
+        default=120, ge=1, le=100_000, alias="OSMAND_RATE_PER_DEVICE"
+    )
+    osmand_rate_per_address: int = Field(
+        default=1200, ge=1, le=1_000_000, alias="OSMAND_RATE_PER_ADDRESS"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="LOG_LEVEL"
+    )
+    # Position frames a second to each dashboard socket: enough for a smooth map, and the cap
+    # that keeps a busy fleet from costing every browser a frame per fix.
+    ws_fanout_max_fps: float = Field(default=10.0, gt=0, le=100, alias="WS_FANOUT_MAX_FPS")
+    # Other origins whose pages may open /ws with the login cookie (comma-separated
+    # scheme://host[:port]); the app's own host is always allowed.
+    ws_allowed_origins: str = Field(default="", alias="WS_ALLOWED_ORIGINS")
+    # None: Secure in production (HTTPS there), plain elsewhere so http://127.0.0.1 logins work.
+    session_cookie_secure: bool | None = Field(default=None, alias="SESSION_COOKIE_SECURE")
+    # Every request body (Dash callbacks, login, API); 1 MiB is far above any real callback.
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=256 * 1024 * 1024, alias="MAX_REQUEST_BYTES"
     )
 
     @field_validator("database_url")
@@ -60,6 +81,21 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
 
+    @field_validator("ws_allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        origins = [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+        for origin in origins:
+            scheme, _, host = origin.partition("://")
+            if scheme not in ("http", "https") or not host or "/" in host:
+                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+        return ",".join(origins)
+
+    @property
+    def allowed_ws_origins(self) -> frozenset[str]:
+        """WS_ALLOWED_ORIGINS as a set (empty: only the app's own host)."""
+        return frozenset(filter(None, self.ws_allowed_origins.split(",")))
+
     @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.env == "production" and not self.secret_key:
@@ -72,6 +108,13 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file under DATA_DIR."""
         return self.database_url or f"sqlite:///{self.data_dir / 'fleet.db'}"
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether the session cookie is sent over HTTPS only (SESSION_COOKIE_SECURE)."""
+        if self.session_cookie_secure is None:
+            return self.env == "production"
+        return self.session_cookie_secure
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,6 +139,24 @@ class Settings(BaseSettings):
         key_file.write_text(key)
         key_file.chmod(0o600)
         return key
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The settings as environment variables, for a job process started by this one.
+
+    A job reads its settings from its own environment (never from its payload or arguments,
+    which Celery stores in Redis and `ps` shows); this is how a subprocess gets that
+    environment when the parent's settings were given in code rather than in the environment.
+    """
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json", by_alias=True, exclude_none=True).items():
+        if isinstance(value, bool):
+            env[name] = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            env[name] = json.dumps(value)
+        else:
+            env[name] = str(value)
+    return env
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import dash
@@ -14,6 +13,7 @@ from backend.cache import make_result_cache, make_store
 from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Order
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.control import JobControl
+from backend.jobs.tickets import sign_ticket, verify_ticket
 from backend.realtime.optimize import announce_accepted
 from backend.runtime import Runtime
 from backend.services.planning import (
@@ -29,6 +29,8 @@ from components.dispatch import routes_geojson
 from components.optimize import create_plan_summary, progress_figures
 
 ROLES = ("dispatcher", "admin")
+# The same permission the REST API and the socket check for planning.
+PLAN_PERMISSION = "plan:write"
 
 
 def load_depot_options(_: Any) -> tuple[list[dict[str, Any]], Any]:
@@ -50,78 +52,73 @@ def start_optimize(
     engine: str,
     budget: int,
     breaks: list[str] | None,
+    *,
+    runtime: Runtime,
 ) -> tuple[Any, Any]:
-    """Check the request in the web process, record it, and hand a ticket to the job."""
+    """Check the request in the web process, record it, and hand a signed ticket to the job."""
     principal = require_principal()
-    if not principal.can("route_optimization:create"):
+    if not principal.can(PLAN_PERMISSION):
         return dash.no_update, _message("Your role may not start an optimization.", "error")
     day = parse_date(day_value)
     if depot_id is None or day is None or not principal.sees_depot(depot_id):
         return dash.no_update, _message("Choose a depot and a service date first.", "error")
     mode = "remaining" if triggered_id() == ids.OPTIMIZE_REMAINING else "full"
+    request_id = uuid.uuid4().hex
     try:
         request = PlanRequest(
             depot_id=int(depot_id),
             service_date=day,
-            engine=engine,
+            engine=str(engine),
             time_limit_s=float(budget),
             breaks=bool(breaks),
             mode=mode,
         )
-    except PlanningError as exc:
+        with runtime.db.session() as session:
+            record_pending(
+                session,
+                request_id=request_id,
+                request=request,
+                principal=principal,
+                now=runtime.clock.now(),
+            )
+    except (PlanningError, TypeError, ValueError) as exc:
         return dash.no_update, _message(str(exc), "error")
-    request_id = uuid.uuid4().hex
-    with db_session() as session:
-        record_pending(
-            session, request_id=request_id, request=request, requested_by=principal.username
-        )
-    ticket = {
-        "request_id": request_id,
-        "depot_id": request.depot_id,
-        "date": day.isoformat(),
-        "engine": engine,
-        "time_limit_s": request.time_limit_s,
-        "breaks": request.breaks,
-        "mode": mode,
-        "by": principal.username,
-    }
+    ticket = sign_ticket(runtime.settings.effective_secret_key, request_id, principal.user_id)
     verb = "Re-optimizing the remaining stops" if mode == "remaining" else "Optimizing"
     return ticket, _message(f"{verb}…", "info")
 
 
 def make_run_job(runtime: Runtime) -> Any:
-    """The background job: plan the ticket's day, reporting progress, honouring Stop."""
+    """The background job: run the ticket's stored request, reporting progress, honouring Stop.
 
-    def run_job(set_progress: Any, ticket: dict[str, Any] | None) -> dict[str, Any]:
-        if not ticket:
+    The job runs without a request (a forked process or a Celery worker): it trusts nothing
+    of the ticket but the signed request id, and the planning service reads the request and
+    checks the requester's scope from the database.
+    """
+
+    def run_job(set_progress: Any, ticket: Any) -> dict[str, Any]:
+        request_id = ticket.get("request_id") if isinstance(ticket, dict) else None
+        if not isinstance(request_id, str):
             raise dash.exceptions.PreventUpdate
-        request_id = str(ticket["request_id"])
-        # Only tickets recorded by start_optimize (a pending row) are run.
         with runtime.db.session() as session:
             row = session.get(OptimizationRequest, request_id)
-            if row is None or row.status != "pending":
-                raise dash.exceptions.PreventUpdate
-        request = PlanRequest(
-            depot_id=int(ticket["depot_id"]),
-            service_date=date.fromisoformat(ticket["date"]),
-            engine=ticket["engine"],
-            time_limit_s=float(ticket["time_limit_s"]),
-            breaks=bool(ticket["breaks"]),
-            mode=ticket["mode"],
-        )
+            requester = (row.meta or {}).get("requested_by_id") if row is not None else None
+        secret = runtime.settings.effective_secret_key
+        if requester is None or verify_ticket(secret, ticket, int(requester)) is None:
+            raise dash.exceptions.PreventUpdate
         control = JobControl(make_store(runtime.settings))
         try:
             outcome = run_plan(
                 runtime.db,
                 make_result_cache(runtime.settings),
                 request_id=request_id,
-                request=request,
-                requested_by=str(ticket.get("by", "")),
+                clock=runtime.clock,
                 on_progress=lambda report: set_progress(progress_figures(report)),
                 cancel=control.cancel_checker(request_id),
             )
-        except PlanningError as exc:
-            return {"request_id": request_id, "status": "failed", "error": str(exc)}
+        except PlanningError:
+            # Not pending any more (already run, or reaped): nothing to show.
+            raise dash.exceptions.PreventUpdate from None
         return {
             "request_id": request_id,
             "response_id": outcome.response_id,
@@ -133,12 +130,22 @@ def make_run_job(runtime: Runtime) -> Any:
     return run_job
 
 
-def stop_optimize(_: Any, ticket: dict[str, Any] | None, runtime: Runtime) -> Any:
-    """Ask the running job to stop; it keeps and stores the best plan found so far."""
-    require_principal(*ROLES)
-    if not ticket:
+def stop_optimize(_: Any, ticket: Any, runtime: Runtime) -> Any:
+    """Ask the running job to stop; it keeps and stores the best plan found so far.
+
+    The same rule as the REST cancel: only a job of a depot in the caller's scope.
+    """
+    principal = require_principal()
+    request_id = ticket.get("request_id") if isinstance(ticket, dict) else None
+    if not principal.can(PLAN_PERMISSION) or not isinstance(request_id, str):
         raise dash.exceptions.PreventUpdate
-    JobControl(make_store(runtime.settings)).request_cancel(str(ticket["request_id"]))
+    with runtime.db.session() as session:
+        row = session.get(OptimizationRequest, request_id)
+        if row is None or not principal.sees_depot(row.depot_id):
+            return _message("That optimization was not found.", "error")
+        if row.status not in ("pending", "running"):
+            return _message(f"The optimization is already {row.status}.", "info")
+    JobControl(make_store(runtime.settings)).request_cancel(request_id)
     return _message("Stopping… the best plan so far will be kept.", "info")
 
 
@@ -147,7 +154,9 @@ def show_result(result: dict[str, Any] | None, day_value: str | None) -> tuple[A
     if not result:
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
-    if result.get("status") == "failed" or not result.get("response_id"):
+    if not isinstance(result, dict):
+        raise dash.exceptions.PreventUpdate
+    if result.get("status") == "failed" or not isinstance(result.get("response_id"), str):
         return None, _message(f"Planning failed: {result.get('error')}", "error"), dash.no_update
     with db_session() as session:
         response = session.get(OptimizationResponse, result["response_id"])
@@ -187,11 +196,16 @@ def accept(
 ) -> tuple[Any, Any]:
     """Make the proposed plan the active one and tell the depot's dispatchers and drivers."""
     principal = require_principal(*ROLES)
-    if not result or not result.get("response_id"):
+    if not isinstance(result, dict) or not isinstance(result.get("response_id"), str):
         raise dash.exceptions.PreventUpdate
     try:
         with runtime.db.session() as session:
-            accepted = accept_plan(session, response_id=result["response_id"], principal=principal)
+            accepted = accept_plan(
+                session,
+                response_id=result["response_id"],
+                principal=principal,
+                now=runtime.clock.now(),
+            )
     except PlanningError as exc:
         return _message(str(exc), "error"), dash.no_update
     announce_accepted(runtime, accepted)
@@ -232,7 +246,7 @@ def register(app: dash.Dash) -> None:
         State(ids.OPTIMIZE_BUDGET, "value"),
         State(ids.OPTIMIZE_BREAKS, "value"),
         prevent_initial_call=True,
-    )(start_optimize)
+    )(lambda *args: start_optimize(*args, runtime=runtime))
     app.callback(
         Output(ids.OPTIMIZE_RESULT, "data"),
         Input(ids.OPTIMIZE_TICKET, "data"),

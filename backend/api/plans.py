@@ -8,6 +8,7 @@ from typing import Any, Literal
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from backend.api.errors import ApiError, ErrorResponse, require
 from backend.api.hooks import permission
@@ -24,7 +25,6 @@ from backend.services.planning import (
     PlanningError,
     PlanRequest,
     accept_plan,
-    fail_if_abandoned,
 )
 
 plans_api = APIBlueprint(
@@ -96,11 +96,15 @@ def create_plan_view(body: PlanCreate):
     runtime = current_runtime()
     try:
         request = PlanRequest(**{**body.model_dump(), "vehicle_ids": tuple(body.vehicle_ids)})
-        job_id = submit_plan_job(runtime.settings, runtime.db, principal=principal, request=request)
+        job_id = submit_plan_job(
+            runtime.settings, runtime.db, principal=principal, request=request, clock=runtime.clock
+        )
     except PlanningError as exc:
         # Out of scope and unknown look the same, so depot ids don't leak.
         if exc.field == "depot_id":
             raise ApiError(404, "not_found", exc.message, exc.field) from None
+        if exc.field == "principal":
+            raise ApiError(403, "forbidden", exc.message) from None
         raise ApiError(422, "validation_error", exc.message, exc.field) from None
     return PlanJob(job_id=job_id, status="queued", depot_id=body.depot_id).model_dump(), 202
 
@@ -113,14 +117,14 @@ def get_plan_view(path: PlanPath):
     """Status and progress; when done, the plan with routes and unassigned orders."""
     request_row = _visible_request(path.job_id)
     plan = None
+    # Read-only: a job whose process died is failed by the reaper, never by following it.
     with current_runtime().db.session() as session:
-        status = fail_if_abandoned(session, request_id=path.job_id)
         response = latest_response(session, request_id=path.job_id)
         if response is not None:
             plan = _plan_body(session, response)
     return PlanJob(
         job_id=path.job_id,
-        status=status,
+        status=request_row.status,
         depot_id=request_row.depot_id,
         progress=_control().get_progress(path.job_id),
         plan=plan,
@@ -128,7 +132,13 @@ def get_plan_view(path: PlanPath):
 
 
 def _plan_body(session: Any, response: OptimizationResponse) -> dict[str, Any]:
-    routes = session.scalars(select(Route).where(Route.response_id == response.response_id))
+    # The stops come with the routes in one more query, not one per route.
+    routes = session.scalars(
+        select(Route)
+        .where(Route.response_id == response.response_id)
+        .options(selectinload(Route.stops))
+        .order_by(Route.id)
+    )
     return {
         "response_id": response.response_id,
         "optimization_score": response.optimization_score,
@@ -155,7 +165,7 @@ def _plan_body(session: Any, response: OptimizationResponse) -> dict[str, Any]:
 @plans_api.post(
     "/plans/<job_id>/cancel",
     summary="Stop a planning job, keeping its best plan",
-    responses={202: PlanJob, **_ERRORS},
+    responses={202: PlanJob, 409: ErrorResponse, **_ERRORS},
 )
 @permission("plan:write")
 def cancel_plan_view(path: PlanPath):
@@ -186,7 +196,12 @@ def accept_plan_view(path: PlanPath):
         if response is None:
             raise ApiError(409, "no_plan", "the job has no plan yet")
         try:
-            accepted = accept_plan(session, response_id=response.response_id, principal=principal)
+            accepted = accept_plan(
+                session,
+                response_id=response.response_id,
+                principal=principal,
+                now=runtime.clock.now(),
+            )
         except PlanningError as exc:
             raise ApiError(409, "not_acceptable", exc.message, exc.field) from None
     announce_accepted(current_runtime(), accepted)

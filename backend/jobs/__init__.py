@@ -15,9 +15,10 @@ def make_celery(settings: Settings) -> Any:
     celery_app.conf.update(task_acks_late=True, worker_prefetch_multiplier=1)
 
     @celery_app.task(name="fleet.plan_routes")
-    def plan_routes_task(payload: dict[str, Any]) -> dict[str, Any]:
+    def plan_routes_task(request_id: str) -> dict[str, Any]:
+        # Only the id travels through Redis; the worker has its own settings and database.
         from backend.jobs.planning import execute_plan_job
 
-        return execute_plan_job(payload)
+        return execute_plan_job(str(request_id))
 
     return celery_app

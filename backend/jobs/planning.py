@@ -1,120 +1,105 @@
-"""Planning jobs started from the REST API: a subprocess by default, a Celery task at scale."""
+"""Planning jobs started from the REST API and the socket: a subprocess by default, Celery at scale.
+
+A job carries one id. The process that runs it reads its settings from its own environment
+and the request (depot, day, engine, vehicles, who asked) from the database, where the web
+process stored it after checking it; the job checks the requester's scope again.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import subprocess
 import sys
 import threading
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from backend.config import Settings, load_settings
+from backend.auth.permissions import Principal
+from backend.clock import SYSTEM_CLOCK, Clock
+from backend.config import Settings, load_settings, settings_environment
+from backend.db.engine import Database
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
+REQUEST_ID_ENV = "FLEET_JOB_REQUEST_ID"
 
 
-def job_payload(
-    settings: Settings, *, request_id: str, request: dict[str, Any], requested_by: str
-) -> dict[str, Any]:
-    """Everything a job process needs, as JSON: settings, ids and the request fields."""
-    return {
-        "settings": settings.model_dump(mode="json", by_alias=True, exclude_none=True),
-        "request_id": request_id,
-        "request": request,
-        "requested_by": requested_by,
-    }
-
-
-def execute_plan_job(payload: dict[str, Any]) -> dict[str, Any]:
-    """Run one planning job in this process (the subprocess or Celery worker entry point)."""
+def execute_plan_job(request_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Run one stored planning request in this process (the subprocess or Celery entry point)."""
     # OR-Tools must be loaded before anything could import TensorFlow.
     import ortools.constraint_solver.pywrapcp  # noqa: F401
 
     from backend.cache import make_result_cache, make_store
-    from backend.db.engine import Database
     from backend.jobs.control import JobControl
-    from backend.services.planning import PlanRequest, run_plan
+    from backend.services.planning import run_plan
 
-    settings = load_settings(**payload["settings"])
-    fields = dict(payload["request"])
-    fields["service_date"] = date.fromisoformat(fields["service_date"])
-    fields["vehicle_ids"] = tuple(fields.get("vehicle_ids") or ())
-    request = PlanRequest(**fields)
+    settings = settings or load_settings()
     control = JobControl(make_store(settings))
-    job_id = payload["request_id"]
     database = Database(settings)
     try:
         outcome = run_plan(
             database,
             make_result_cache(settings),
-            request_id=job_id,
-            request=request,
-            requested_by=payload["requested_by"],
-            on_progress=lambda report: control.set_progress(job_id, report),
-            cancel=control.cancel_checker(job_id),
+            request_id=request_id,
+            clock=SYSTEM_CLOCK,
+            on_progress=lambda report: control.set_progress(request_id, report),
+            cancel=control.cancel_checker(request_id),
         )
     finally:
         database.engine.dispose()
-    control.set_progress(job_id, {"status": outcome.status, **outcome.summary})
+    control.set_progress(request_id, {"status": outcome.status, **outcome.summary})
     return {"status": outcome.status, "response_id": outcome.response_id, **outcome.summary}
 
 
 def submit_plan_job(
     settings: Settings,
-    database: Any,
+    database: Database,
     *,
-    principal: Any,
+    principal: Principal,
     request: Any,
-    request_id: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> str:
-    """Check scope, record the request as pending and start its job; returns the job id.
+    """Check the request against the caller's scope, record it as pending, start its job.
 
-    Raises PlanningError("depot_id") for a depot that does not exist or is out of scope.
+    Returns the job id (the request id). Raises PlanningError naming the bad field; an
+    unknown or out-of-scope depot is PlanningError("depot_id").
     """
-    from backend.db.models import Depot
-    from backend.services.planning import PlanningError, record_pending, request_fields
+    from backend.services.planning import reap_abandoned, record_pending
 
-    if not principal.sees_depot(request.depot_id):
-        raise PlanningError("depot_id", f"depot {request.depot_id} not found")
-    job_id = request_id or uuid.uuid4().hex
+    job_id = uuid.uuid4().hex
+    now = clock.now()
     with database.session() as session:
-        if session.get(Depot, request.depot_id) is None:
-            raise PlanningError("depot_id", f"depot {request.depot_id} not found")
-        record_pending(session, request_id=job_id, request=request, requested_by=principal.username)
-    fields = request_fields(request)
-    start_plan_job(
-        settings,
-        job_payload(settings, request_id=job_id, request=fields, requested_by=principal.username),
-    )
+        # Jobs whose process died are failed here, at the next start, not by a read.
+        reap_abandoned(session, now=now)
+    with database.session() as session:
+        record_pending(session, request_id=job_id, request=request, principal=principal, now=now)
+    start_plan_job(settings, job_id)
     return job_id
 
 
-def start_plan_job(settings: Settings, payload: dict[str, Any]) -> None:
+def start_plan_job(settings: Settings, request_id: str) -> None:
     """Start a job: a Celery task when BACKGROUND_JOBS=celery, else a detached subprocess."""
     if settings.background_jobs == "celery":
         from backend.jobs import make_celery
 
-        make_celery(settings).send_task("fleet.plan_routes", args=[payload])
+        make_celery(settings).send_task("fleet.plan_routes", args=[request_id])
         return
     # A fresh interpreter, not a fork: the web process has threads and open connections.
+    # Settings travel as the child's environment (not visible in its arguments).
+    env = {**os.environ, **settings_environment(settings), REQUEST_ID_ENV: request_id}
     process = subprocess.Popen(
         [sys.executable, "-m", "backend.jobs.planning"],
-        stdin=subprocess.PIPE,
         cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    assert process.stdin is not None
-    process.stdin.write(json.dumps(payload).encode())
-    process.stdin.close()
     # Reap the child when it ends so finished jobs leave no zombie processes.
     threading.Thread(target=process.wait, name="plan-job-reaper", daemon=True).start()
-    log.info("planning job %s started as pid %s", payload["request_id"], process.pid)
+    log.info("planning job %s started as pid %s", request_id, process.pid)
 
 
 if __name__ == "__main__":
-    execute_plan_job(json.loads(sys.stdin.read()))
+    execute_plan_job(os.environ[REQUEST_ID_ENV])

@@ -21,7 +21,7 @@ from backend.jobs.control import JobControl
 from backend.jobs.planning import submit_plan_job
 from backend.realtime.handler import acknowledgment
 from backend.realtime.hub import Connection
-from backend.realtime.protocol import INVALID_MESSAGE, ProtocolError
+from backend.realtime.protocol import INVALID_MESSAGE, PERMISSION_DENIED, ProtocolError
 from backend.services.planning import AcceptedPlan, PlanningError, PlanRequest
 
 log = logging.getLogger("realtime.optimize")
@@ -52,8 +52,14 @@ class SocketOptimizer:
                 self.runtime.db,
                 principal=connection.principal,
                 request=request,
+                clock=self.runtime.clock,
             )
         except PlanningError as exc:
+            # The same answers as REST: out of scope reads as not found, ids don't leak.
+            if exc.field == "depot_id":
+                raise ProtocolError(NOT_FOUND, exc.message, field="depotId") from None
+            if exc.field == "principal":
+                raise ProtocolError(PERMISSION_DENIED, exc.message) from None
             raise ProtocolError(INVALID_MESSAGE, exc.message, field=_camel(exc.field)) from None
         threading.Thread(
             target=self._watch,

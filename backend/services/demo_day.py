@@ -7,7 +7,6 @@ a dispatcher can then watch them, re-optimize the remaining stops or plan again.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -16,9 +15,10 @@ from sqlalchemy import func, select
 
 from backend.auth.permissions import make_principal
 from backend.cache import ResultCache
+from backend.clock import Clock
 from backend.db.engine import Database
-from backend.db.models import Depot, Order, OrderStatus, Route
-from backend.services.planning import AcceptedPlan, PlanRequest, accept_plan, run_plan
+from backend.db.models import Depot, Order, OrderStatus, Route, RouteStatus
+from backend.services.planning import AcceptedPlan, PlanRequest, accept_plan, plan_in_process
 
 log = logging.getLogger(__name__)
 DEMO_PLANNER = make_principal(user_id=0, username="demo-planner", role="admin")
@@ -30,6 +30,7 @@ def plan_demo_day(
     cache: ResultCache | None,
     *,
     today: date,
+    clock: Clock,
     publish: Callable[[AcceptedPlan], Any] | None = None,
     time_limit_s: float = DEMO_TIME_LIMIT_S,
 ) -> list[AcceptedPlan]:
@@ -37,7 +38,9 @@ def plan_demo_day(
     with database.session() as session:
         active = set(
             session.scalars(
-                select(Route.depot_id).where(Route.service_date == today, Route.status == "active")
+                select(Route.depot_id).where(
+                    Route.service_date == today, Route.status == RouteStatus.ACTIVE
+                )
             )
         )
         open_orders = dict(
@@ -55,18 +58,19 @@ def plan_demo_day(
     accepted = []
     for depot_id in depots:
         request = PlanRequest(depot_id=depot_id, service_date=today, time_limit_s=time_limit_s)
-        outcome = run_plan(
-            database,
-            cache,
-            request_id=uuid.uuid4().hex,
-            request=request,
-            requested_by=DEMO_PLANNER.username,
+        outcome = plan_in_process(
+            database, cache, request=request, principal=DEMO_PLANNER, clock=clock
         )
         if outcome.response_id is None:
             log.warning("demo planning failed for depot %s: %s", depot_id, outcome.error)
             continue
         with database.session() as session:
-            plan = accept_plan(session, response_id=outcome.response_id, principal=DEMO_PLANNER)
+            plan = accept_plan(
+                session,
+                response_id=outcome.response_id,
+                principal=DEMO_PLANNER,
+                now=clock.now(),
+            )
         accepted.append(plan)
         if publish is not None:
             publish(plan)

@@ -21,8 +21,9 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.auth.permissions import Principal
+from backend.auth.users import get_principal
 from backend.cache import ResultCache, request_hash
-from backend.db.base import utcnow
+from backend.clock import Clock
 from backend.db.engine import Database
 from backend.db.models import (
     FINAL_ORDER_STATUSES,
@@ -143,9 +144,7 @@ def _local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(timezone))
 
 
-def build_problem(
-    session: Session, *, request: PlanRequest, now: datetime | None = None
-) -> PlanningInput:
+def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> PlanningInput:
     """Load the depot's vehicles and orders into a solver problem (live state for "remaining")."""
     depot = session.get(Depot, request.depot_id)
     if depot is None:
@@ -165,12 +164,12 @@ def build_problem(
         )
         if not active:
             raise PlanningError("mode", "there is no active plan to re-optimize; optimize first")
-        known = {v.id for v in vehicles}
-        vehicles += (
-            _load_vehicles(session, depot.id, tuple({r.vehicle_id for r in active} - known))
-            if {r.vehicle_id for r in active} - known
-            else []
-        )
+        # Vehicles already driving the active plan stay in it, even if left out of the request.
+        driving = {r.vehicle_id for r in active} - {v.id for v in vehicles}
+        if driving:
+            vehicles += session.scalars(
+                select(Vehicle).where(Vehicle.id.in_(driving)).order_by(Vehicle.id)
+            )
     in_plan = {s.order_id for r in active for s in r.stops if s.order_id is not None}
     order_filter: ColumnElement[bool] = Order.status.in_(PLANNABLE_STATUSES)
     if in_plan:
@@ -201,7 +200,6 @@ def build_problem(
     )
     active_plan = live_state = None
     if active:
-        now = now or utcnow()
         active_plan = _plan_from_routes(active, origin)
         live_state = _live_state(
             session, active, orders, solver_orders, vehicles, depots, in_plan, _seconds(now, origin)
@@ -244,12 +242,19 @@ def build_problem(
 
 
 def _load_vehicles(session: Session, depot_id: int, vehicle_ids: tuple[int, ...]) -> list[Vehicle]:
+    # A depot's day is planned on that depot's own vehicles only: an id of another depot is
+    # refused exactly like an unknown one, so other depots' fleets neither leak nor get used.
     query = select(Vehicle).where(Vehicle.depot_id == depot_id, Vehicle.active.is_(True))
     if vehicle_ids:
-        query = select(Vehicle).where(Vehicle.id.in_(vehicle_ids))
+        query = query.where(Vehicle.id.in_(vehicle_ids))
     vehicles = list(session.scalars(query.order_by(Vehicle.id)))
-    if vehicle_ids and len(vehicles) != len(set(vehicle_ids)):
-        raise PlanningError("vehicle_ids", "unknown vehicle id")
+    if vehicle_ids:
+        missing = sorted(set(vehicle_ids) - {v.id for v in vehicles})
+        if missing:
+            raise PlanningError(
+                "vehicle_ids",
+                f"vehicle {missing[0]} is not an active vehicle of depot {depot_id}",
+            )
     if not vehicles:
         raise PlanningError("vehicle_ids", "the depot has no active vehicles")
     return vehicles
@@ -459,20 +464,22 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
     )
 
 
-def _event(session: Session, request_id: str, event_type: str, data: dict[str, Any]) -> None:
+def _event(
+    session: Session, request_id: str, event_type: str, data: dict[str, Any], *, at: datetime
+) -> None:
     session.add(
         OptimizationEvent(
             event_id=uuid.uuid4().hex,
             request_id=request_id,
             event_type=event_type,
             event_data=data,
-            timestamp=utcnow(),
+            timestamp=at,
         )
     )
 
 
 def _request_values(
-    planning: PlanningInput, request: PlanRequest, status: str, requested_by: str
+    planning: PlanningInput, request: PlanRequest, status: str, requested_by: Principal
 ) -> dict[str, Any]:
     problem = planning.problem
     return {
@@ -505,7 +512,11 @@ def _request_values(
         },
         "special_requirements": sorted({s for o in problem.orders for s in o.skills}),
         "status": status,
-        "meta": {"requested_by": requested_by, "request_hash": request_hash(planning.payload)},
+        "meta": {
+            "requested_by": requested_by.username,
+            "requested_by_id": requested_by.user_id,
+            "request_hash": request_hash(planning.payload),
+        },
     }
 
 
@@ -523,10 +534,42 @@ def request_fields(request: PlanRequest) -> dict[str, Any]:
     }
 
 
+def validate_request(session: Session, *, request: PlanRequest, principal: Principal) -> None:
+    """Check that `principal` may plan `request`: permission, depot scope, the named vehicles.
+
+    Every path (panel, REST, socket, the job itself) goes through here. An unknown depot and
+    one outside the caller's scope raise the same PlanningError("depot_id"), so ids don't leak.
+    """
+    if not principal.can("plan:write"):
+        raise PlanningError("principal", "your role may not plan routes")
+    depot = session.get(Depot, request.depot_id)
+    if depot is None or not principal.sees_depot(request.depot_id):
+        raise PlanningError("depot_id", f"depot {request.depot_id} not found")
+    if not depot.active:
+        raise PlanningError("depot_id", f"depot {request.depot_id} is not active")
+    _load_vehicles(session, depot.id, request.vehicle_ids)
+    if request.mode == "remaining" and not session.scalar(
+        select(func.count())
+        .select_from(Route)
+        .where(
+            Route.depot_id == depot.id,
+            Route.service_date == request.service_date,
+            Route.status == "active",
+        )
+    ):
+        raise PlanningError("mode", "there is no active plan to re-optimize; optimize first")
+
+
 def record_pending(
-    session: Session, *, request_id: str, request: PlanRequest, requested_by: str
+    session: Session,
+    *,
+    request_id: str,
+    request: PlanRequest,
+    principal: Principal,
+    now: datetime,
 ) -> None:
-    """Store a request before its job starts, so its id can be followed (and trusted) at once."""
+    """Validate and store a request before its job starts: the job reads it back from here."""
+    validate_request(session, request=request, principal=principal)
     upsert_request(
         session,
         request_id=request_id,
@@ -535,29 +578,92 @@ def record_pending(
             "priority": request.priority,
             "constraints": request_fields(request),
             "status": "pending",
-            "meta": {"requested_by": requested_by},
+            "meta": {"requested_by": principal.username, "requested_by_id": principal.user_id},
         },
+        now=now,
     )
+    _event(session, request_id, "requested", {"by": principal.username}, at=now)
+
+
+def stored_request(row: OptimizationRequest) -> PlanRequest:
+    """The PlanRequest a stored (pending) request row describes."""
+    fields = dict(row.constraints or {})
+    if row.depot_id is None:
+        raise PlanningError("request_id", "the stored request names no depot")
+    try:
+        return PlanRequest(
+            depot_id=row.depot_id,
+            service_date=date.fromisoformat(str(fields["service_date"])),
+            vehicle_ids=tuple(int(v) for v in fields.get("vehicle_ids") or ()),
+            engine=str(fields.get("engine", "auto")),
+            time_limit_s=float(fields.get("time_limit_s", 15.0)),
+            breaks=bool(fields.get("breaks", False)),
+            priority=int(row.priority),
+            mode=str(fields.get("mode", "full")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanningError("request_id", f"the stored request is unreadable: {exc}") from None
+
+
+def _claim(session: Session, *, request_id: str, now: datetime) -> OptimizationRequest:
+    """Move a pending request to running, once: a second job for the same id gets an error."""
+    claimed = session.execute(
+        update(OptimizationRequest)
+        .where(
+            OptimizationRequest.request_id == request_id,
+            OptimizationRequest.status == "pending",
+        )
+        .values(status="running", updated_at=now)
+    )
+    row = session.get(OptimizationRequest, request_id)
+    if row is None:
+        raise PlanningError("request_id", "unknown optimization request")
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        raise PlanningError("request_id", f"the request is already {row.status}")
+    return row
 
 
 # A job silent this long past its time budget has died (killed worker, crashed process).
 ABANDONED_AFTER_S = 300.0
 
 
-def fail_if_abandoned(session: Session, *, request_id: str, now: datetime | None = None) -> str:
-    """Mark a pending or running request whose job went silent as failed; return its status."""
-    row = session.get(OptimizationRequest, request_id)
-    if row is None:
-        raise PlanningError("request_id", "unknown optimization request")
-    if row.status not in ("pending", "running"):
-        return row.status
-    budget = float((row.constraints or {}).get("time_limit_s") or MAX_TIME_LIMIT_S)
-    if ((now or utcnow()) - row.updated_at).total_seconds() < budget + ABANDONED_AFTER_S:
-        return row.status
-    row.status = "failed"
-    row.updated_at = now or utcnow()
-    _event(session, request_id, "failed", {"error": "the planning job stopped without an answer"})
-    return row.status
+def reap_abandoned(session: Session, *, now: datetime) -> list[str]:
+    """Fail every pending or running request whose job went silent; return their ids.
+
+    Run by the job runner before it starts a job (and by `backend.cli reap-jobs`), never by a
+    read: following a job must not change it.
+    """
+    rows = session.execute(
+        select(
+            OptimizationRequest.request_id,
+            OptimizationRequest.updated_at,
+            OptimizationRequest.constraints,
+        ).where(OptimizationRequest.status.in_(("pending", "running")))
+    ).all()
+    dead = [
+        request_id
+        for request_id, updated_at, constraints in rows
+        if (now - updated_at).total_seconds()
+        >= float((constraints or {}).get("time_limit_s") or MAX_TIME_LIMIT_S) + ABANDONED_AFTER_S
+    ]
+    if dead:
+        session.execute(
+            update(OptimizationRequest)
+            .where(
+                OptimizationRequest.request_id.in_(dead),
+                OptimizationRequest.status.in_(("pending", "running")),
+            )
+            .values(status="failed", updated_at=now)
+        )
+        for request_id in dead:
+            _event(
+                session,
+                request_id,
+                "failed",
+                {"error": "the planning job stopped without an answer"},
+                at=now,
+            )
+    return dead
 
 
 class _Throttle:
@@ -582,21 +688,91 @@ def run_plan(
     cache: ResultCache | None,
     *,
     request_id: str,
-    request: PlanRequest,
-    requested_by: str,
+    clock: Clock,
+    principal: Principal | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> PlanOutcome:
-    """Plan a depot's day: store the request, solve (or hit the cache), store the plan."""
+    """Run the stored pending request `request_id`: solve (or hit the cache), store the plan.
+
+    Everything but the id is read from the database, and the requester's right to plan that
+    depot with those vehicles is checked again (`principal` only for in-process callers that
+    are trusted, like the demo start-up). Raises PlanningError only when the request is unknown
+    or not pending (a second job for the same id); any later failure ends the request "failed".
+    """
+    with database.session() as session:
+        _claim(session, request_id=request_id, now=clock.now())
+    try:
+        return _run_claimed(
+            database,
+            cache,
+            request_id=request_id,
+            clock=clock,
+            principal=principal,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+    except (PlanningError, ProblemError) as exc:
+        return _fail(database, request_id, f"{exc.field}: {exc.message}", now=clock.now())
+    except Exception as exc:  # noqa: BLE001 - a crashed job is recorded as failed, never lost
+        log.exception("planning job %s failed", request_id)
+        return _fail(database, request_id, f"planning error: {type(exc).__name__}", now=clock.now())
+
+
+def plan_in_process(
+    database: Database,
+    cache: ResultCache | None,
+    *,
+    request: PlanRequest,
+    principal: Principal,
+    clock: Clock,
+    cancel: Callable[[], bool] | None = None,
+) -> PlanOutcome:
+    """Validate, record and run a request in this process (demo start-up, scripts, tests)."""
+    request_id = uuid.uuid4().hex
+    with database.session() as session:
+        record_pending(
+            session, request_id=request_id, request=request, principal=principal, now=clock.now()
+        )
+    return run_plan(
+        database, cache, request_id=request_id, clock=clock, principal=principal, cancel=cancel
+    )
+
+
+def _requester(session: Session, row: OptimizationRequest) -> Principal:
+    user_id = (row.meta or {}).get("requested_by_id")
+    principal = get_principal(session, user_id=int(user_id)) if user_id else None
+    if principal is None:
+        raise PlanningError("requested_by", "the user who asked for this plan is no longer active")
+    return principal
+
+
+def _run_claimed(
+    database: Database,
+    cache: ResultCache | None,
+    *,
+    request_id: str,
+    clock: Clock,
+    principal: Principal | None,
+    on_progress: ProgressCallback | None,
+    cancel: Callable[[], bool] | None,
+) -> PlanOutcome:
     started = time.monotonic()
     with database.session() as session:
-        planning = build_problem(session, request=request)
+        row = session.get(OptimizationRequest, request_id)
+        assert row is not None  # claimed above
+        request = stored_request(row)
+        requester = principal or _requester(session, row)
+        validate_request(session, request=request, principal=requester)
+        now = clock.now()
+        planning = build_problem(session, request=request, now=now)
         upsert_request(
             session,
             request_id=request_id,
-            values=_request_values(planning, request, "running", requested_by),
+            values=_request_values(planning, request, "running", requester),
+            now=now,
         )
-        _event(session, request_id, "created", {"orders": len(planning.problem.orders)})
+        _event(session, request_id, "created", {"orders": len(planning.problem.orders)}, at=now)
     key = request_hash(planning.payload)
     # A live day changes by the minute: only from-scratch plans are worth caching.
     cache = cache if request.mode == "full" else None
@@ -612,6 +788,7 @@ def run_plan(
             started,
             cache_hit=True,
             status="completed",
+            now=clock.now(),
         )
 
     throttle = _Throttle(1.0)
@@ -634,26 +811,19 @@ def run_plan(
             request_id,
             "started",
             {"engine": request.engine, "time_limit_s": request.time_limit_s},
+            at=clock.now(),
         )
-    try:
-        options: dict[str, Any] = {
-            "engine": request.engine,
-            "time_limit": request.time_limit_s,
-            "on_improve": on_improve,
-            "cancel": cancel,
-            "seed": request.seed,
-        }
-        if planning.active_plan is not None and planning.live_state is not None:
-            plan = reoptimize(
-                planning.problem, planning.active_plan, planning.live_state, **options
-            )
-        else:
-            plan = solve(planning.problem, **options)
-    except ProblemError as exc:
-        return _fail(database, request_id, f"{exc.field}: {exc.message}")
-    except Exception as exc:  # noqa: BLE001 - a failed solve is recorded, never lost
-        log.exception("solve failed for %s", request_id)
-        return _fail(database, request_id, f"solver error: {type(exc).__name__}")
+    options: dict[str, Any] = {
+        "engine": request.engine,
+        "time_limit": request.time_limit_s,
+        "on_improve": on_improve,
+        "cancel": cancel,
+        "seed": request.seed,
+    }
+    if planning.active_plan is not None and planning.live_state is not None:
+        plan = reoptimize(planning.problem, planning.active_plan, planning.live_state, **options)
+    else:
+        plan = solve(planning.problem, **options)
     cancelled = bool(cancel and cancel())
     if improved:
         with database.session() as session:
@@ -662,6 +832,7 @@ def run_plan(
                 request_id,
                 "improved",
                 {"count": len(improved), "best": improved[-1], "first": improved[0]},
+                at=clock.now(),
             )
     outcome = _store_plan(
         database,
@@ -672,6 +843,7 @@ def run_plan(
         started,
         cache_hit=False,
         status="cancelled" if cancelled else "completed",
+        now=clock.now(),
     )
     if cache and not cancelled and outcome.response_id:
         cache.put_request(key, planning.payload)
@@ -686,14 +858,14 @@ def run_plan(
     return outcome
 
 
-def _fail(database: Database, request_id: str, message: str) -> PlanOutcome:
+def _fail(database: Database, request_id: str, message: str, *, now: datetime) -> PlanOutcome:
     with database.session() as session:
         session.execute(
             update(OptimizationRequest)
             .where(OptimizationRequest.request_id == request_id)
-            .values(status="failed", updated_at=utcnow())
+            .values(status="failed", updated_at=now)
         )
-        _event(session, request_id, "failed", {"error": message})
+        _event(session, request_id, "failed", {"error": message}, at=now)
     return PlanOutcome(request_id, None, "failed", error=message)
 
 
@@ -707,6 +879,7 @@ def _store_plan(
     *,
     cache_hit: bool,
     status: str,
+    now: datetime,
 ) -> PlanOutcome:
     response_id = uuid.uuid4().hex
     fuel = co2 = 0.0
@@ -788,9 +961,9 @@ def _store_plan(
         session.execute(
             update(OptimizationRequest)
             .where(OptimizationRequest.request_id == request_id)
-            .values(status=status, updated_at=utcnow())
+            .values(status=status, updated_at=now)
         )
-        _event(session, request_id, status, {**summary, "response_id": response_id})
+        _event(session, request_id, status, {**summary, "response_id": response_id}, at=now)
     return PlanOutcome(request_id, response_id, status, cache_hit, {**summary, "version": version})
 
 
@@ -908,12 +1081,16 @@ class AcceptedPlan:
     orders_planned: int
 
 
-def accept_plan(session: Session, *, response_id: str, principal: Principal) -> AcceptedPlan:
+def accept_plan(
+    session: Session, *, response_id: str, principal: Principal, now: datetime
+) -> AcceptedPlan:
     """Make a stored plan the active one for its depot and day; supersede the previous one."""
     response = session.get(OptimizationResponse, response_id)
     if response is None:
         raise PlanningError("response_id", "unknown plan")
     request = response.request
+    if not principal.can("plan:write"):
+        raise PlanningError("principal", "your role may not accept plans")
     if not principal.sees_depot(request.depot_id):
         raise PlanningError("response_id", "unknown plan")
     routes = list(session.scalars(select(Route).where(Route.response_id == response_id)))
@@ -921,6 +1098,16 @@ def accept_plan(session: Session, *, response_id: str, principal: Principal) -> 
         raise PlanningError("response_id", "this plan has no routes to accept")
     service_date = routes[0].service_date
     depot_id = routes[0].depot_id
+    # Plans stored before vehicles were checked against the depot must not move orders onto
+    # another depot's fleet either.
+    foreign = session.scalar(
+        select(func.count())
+        .select_from(Route)
+        .join(Vehicle, Vehicle.id == Route.vehicle_id)
+        .where(Route.response_id == response_id, Vehicle.depot_id != depot_id)
+    )
+    if foreign:
+        raise PlanningError("response_id", "this plan uses vehicles of another depot")
     session.execute(
         update(Route)
         .where(
@@ -937,7 +1124,6 @@ def accept_plan(session: Session, *, response_id: str, principal: Principal) -> 
         .join(Route, Route.id == RouteStop.route_id)
         .where(Route.response_id == response_id, RouteStop.order_id.is_not(None))
     ).all()
-    now = utcnow()
     planned = 0
     for vehicle_id in {v for _, v in stops}:
         order_ids = [o for o, v in stops if v == vehicle_id]
@@ -970,6 +1156,7 @@ def accept_plan(session: Session, *, response_id: str, principal: Principal) -> 
         request.request_id,
         "accepted",
         {"response_id": response_id, "by": principal.username, "routes": len(routes)},
+        at=now,
     )
     return AcceptedPlan(
         response_id=response_id,

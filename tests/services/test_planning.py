@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from backend.auth.permissions import make_principal
+from backend.auth.users import create_user
 from backend.cache import make_result_cache
+from backend.clock import FixedClock
 from backend.config import load_settings
-from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.db.models import (
     Depot,
@@ -28,18 +29,23 @@ from backend.services.planning import (
     PlanRequest,
     accept_plan,
     build_problem,
-    fail_if_abandoned,
+    plan_in_process,
+    reap_abandoned,
     record_pending,
     run_plan,
 )
 from factories import DAY, at_hour, seed_small_day
 
 ADMIN = make_principal(user_id=1, username="admin", role="admin")
+# Every test plans DAY as seen early that morning, whatever the date the suite runs on.
+MORNING = at_hour(7)
 
 
-def _plan(db: Database, cache, depot_id: int, **kw) -> object:
+def _plan(db: Database, cache, depot_id: int, *, clock=None, **kw) -> object:
     request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=1, **kw)
-    return run_plan(db, cache, request_id=uuid.uuid4().hex, request=request, requested_by="t")
+    return plan_in_process(
+        db, cache, request=request, principal=ADMIN, clock=clock or FixedClock(MORNING)
+    )
 
 
 @pytest.fixture
@@ -83,7 +89,8 @@ def test_plans_every_order_inside_its_window_and_stores_the_plan(database, cache
                 .order_by(OptimizationEvent.timestamp)
             )
         ]
-        assert events[0] == "created" and events[-1] == "completed" and "started" in events
+        # One pinned clock stamps them all alike: check the set, not the order.
+        assert {"requested", "created", "started", "completed"} <= set(events)
 
 
 def test_same_request_hits_the_cache(database, cache) -> None:
@@ -100,12 +107,12 @@ def test_same_request_hits_the_cache(database, cache) -> None:
 def test_cancel_keeps_the_best_plan_so_far(database, cache) -> None:
     depot_id = seed_small_day(database)
     request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=30, engine="ortools")
-    outcome = run_plan(
+    outcome = plan_in_process(
         database,
         cache,
-        request_id=uuid.uuid4().hex,
         request=request,
-        requested_by="t",
+        principal=ADMIN,
+        clock=FixedClock(MORNING),
         cancel=lambda: True,
     )
     assert outcome.status == "cancelled" and outcome.response_id is not None
@@ -135,10 +142,10 @@ def test_accept_activates_routes_assigns_orders_and_supersedes(database, cache) 
     first = _plan(database, cache, depot_id, engine="ortools", breaks=False)
     second = _plan(database, cache, depot_id, engine="pyvrp", breaks=False)
     with database.session() as session:
-        accepted = accept_plan(session, response_id=first.response_id, principal=ADMIN)
+        accepted = accept_plan(session, response_id=first.response_id, principal=ADMIN, now=MORNING)
     assert accepted.orders_planned == 12 and accepted.depot_id == depot_id
     with database.session() as session:
-        accept_plan(session, response_id=second.response_id, principal=ADMIN)
+        accept_plan(session, response_id=second.response_id, principal=ADMIN, now=MORNING)
     with database.session() as session:
         statuses = {r.response_id: r.status for r in session.scalars(select(Route))}
         orders = session.scalars(select(Order)).all()
@@ -152,7 +159,7 @@ def test_dispatcher_of_another_depot_cannot_accept(database, cache) -> None:
     outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
     other = make_principal(user_id=2, username="d", role="dispatcher", depot_ids=[depot_id + 1])
     with pytest.raises(PlanningError, match="unknown plan"), database.session() as session:
-        accept_plan(session, response_id=outcome.response_id, principal=other)
+        accept_plan(session, response_id=outcome.response_id, principal=other, now=MORNING)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +194,7 @@ def test_remaining_stops_are_replanned_from_the_live_day(database, cache) -> Non
     depot_id = seed_small_day(database)
     first = _plan(database, cache, depot_id, engine="ortools", breaks=False)
     with database.session() as session:
-        accept_plan(session, response_id=first.response_id, principal=ADMIN)
+        accept_plan(session, response_id=first.response_id, principal=ADMIN, now=MORNING)
     with database.session() as session:
         route = session.scalars(select(Route).where(Route.status == "active")).first()
         served = [s for s in route.stops if s.kind == "delivery"]
@@ -235,8 +242,10 @@ def test_remaining_stops_are_replanned_from_the_live_day(database, cache) -> Non
         live = build_problem(session, request=request, now=at_hour(10.5))
     assert live.live_state.new_orders[0].id == str(new_id)
     assert live.live_state.cancelled == (str(cancelled),)
-    outcome = run_plan(
-        database, cache, request_id=uuid.uuid4().hex, request=request, requested_by="t"
+    assert live.live_state.now == 10.5 * 3600
+    # The job reads "now" from the clock it is given, never from the wall clock.
+    outcome = plan_in_process(
+        database, cache, request=request, principal=ADMIN, clock=FixedClock(at_hour(10.5))
     )
     assert outcome.status == "completed" and not outcome.cache_hit
     with database.session() as session:
@@ -256,17 +265,139 @@ def test_remaining_needs_an_active_plan(database, cache) -> None:
     assert raised.value.field == "mode"
 
 
-def test_a_job_that_went_silent_is_marked_failed(database) -> None:
+def test_a_job_that_went_silent_is_failed_by_the_reaper(database) -> None:
     depot_id = seed_small_day(database)
     request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=10)
     with database.session() as session:
-        record_pending(session, request_id="job-1", request=request, requested_by="t")
+        record_pending(session, request_id="job-1", request=request, principal=ADMIN, now=MORNING)
     with database.session() as session:
-        assert fail_if_abandoned(session, request_id="job-1") == "pending"
-        later = utcnow() + timedelta(seconds=10 + ABANDONED_AFTER_S + 1)
-        assert fail_if_abandoned(session, request_id="job-1", now=later) == "failed"
+        assert reap_abandoned(session, now=MORNING + timedelta(seconds=60)) == []
+        later = MORNING + timedelta(seconds=10 + ABANDONED_AFTER_S + 1)
+        assert reap_abandoned(session, now=later) == ["job-1"]
     with database.session() as session:
+        assert session.get(OptimizationRequest, "job-1").status == "failed"
         events = session.scalars(
-            select(OptimizationEvent.event_type).where(OptimizationEvent.request_id == "job-1")
+            select(OptimizationEvent.event_type)
+            .where(OptimizationEvent.request_id == "job-1")
+            .order_by(OptimizationEvent.timestamp)
         ).all()
-        assert events == ["failed"]
+        assert events == ["requested", "failed"]
+
+
+def _dispatcher(database, depot_ids: list[int], name: str = "ana"):
+    from backend.auth.users import principal_for
+
+    with database.session() as session:
+        user = create_user(
+            session,
+            username=name,
+            password="pw-long-enough",
+            role="dispatcher",
+            depot_ids=depot_ids,
+        )
+        return principal_for(user)
+
+
+def _second_depot(database) -> tuple[int, int]:
+    """A depot "South" with one van of its own; returns (depot id, vehicle id)."""
+    from backend.db.models import Vehicle
+
+    with database.session() as session:
+        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
+        session.add(south)
+        session.flush()
+        van = Vehicle(
+            name="SOUTH-VAN",
+            vehicle_type="cargo_van",
+            depot_id=south.id,
+            start_depot_id=south.id,
+            end_depot_id=south.id,
+            capacity={"kg": 400, "m3": 4},
+            fuel_l_per_km=0.11,
+            cost_per_km=0.5,
+            cost_per_hour=25,
+            shift_start=time(8),
+            shift_end=time(17),
+        )
+        session.add(van)
+        session.flush()
+        return south.id, van.id
+
+
+def test_a_vehicle_of_another_depot_is_refused_like_an_unknown_one(database, cache) -> None:
+    """The probe: depot A's dispatcher named depot B's van in a plan of depot A."""
+    depot_id = seed_small_day(database)
+    _, south_van = _second_depot(database)
+    north_dispatcher = _dispatcher(database, [depot_id])
+    request = PlanRequest(
+        depot_id=depot_id, service_date=DAY, time_limit_s=1, vehicle_ids=(south_van,)
+    )
+    for vehicle_ids in ((south_van,), (2**31 - 1,)):
+        with pytest.raises(PlanningError) as raised, database.session() as session:
+            record_pending(
+                session,
+                request_id=uuid.uuid4().hex,
+                request=PlanRequest(**{**request.__dict__, "vehicle_ids": vehicle_ids}),
+                principal=north_dispatcher,
+                now=MORNING,
+            )
+        assert raised.value.field == "vehicle_ids"
+    with database.session() as session:
+        assert session.scalar(select(OptimizationRequest.request_id)) is None  # nothing stored
+
+
+def test_the_job_reads_the_stored_request_and_checks_the_requester_again(database, cache) -> None:
+    """A job gets an id only; the requester losing the depot before it runs fails the job."""
+    from backend.db.models import User
+
+    depot_id = seed_small_day(database)
+    south_id, _ = _second_depot(database)
+    dispatcher = _dispatcher(database, [depot_id])
+    request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=1, engine="ortools")
+    with database.session() as session:
+        record_pending(
+            session, request_id="job-2", request=request, principal=dispatcher, now=MORNING
+        )
+    with database.session() as session:
+        user = session.get(User, dispatcher.user_id)
+        user.depots = [session.get(Depot, south_id)]  # moved to the other depot meanwhile
+    outcome = run_plan(database, cache, request_id="job-2", clock=FixedClock(MORNING))
+    assert outcome.status == "failed" and "depot" in outcome.error
+    # The id cannot be run twice, nor can an id nobody recorded.
+    for request_id in ("job-2", "never-recorded"):
+        with pytest.raises(PlanningError):
+            run_plan(database, cache, request_id=request_id, clock=FixedClock(MORNING))
+
+
+def test_the_requesters_job_runs_with_what_was_stored(database, cache) -> None:
+    depot_id = seed_small_day(database)
+    dispatcher = _dispatcher(database, [depot_id])
+    request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=1, engine="ortools")
+    with database.session() as session:
+        record_pending(
+            session, request_id="job-3", request=request, principal=dispatcher, now=MORNING
+        )
+    outcome = run_plan(database, cache, request_id="job-3", clock=FixedClock(MORNING))
+    assert outcome.status == "completed"
+    with database.session() as session:
+        row = session.get(OptimizationRequest, "job-3")
+        assert row.meta["requested_by"] == "ana" and row.constraints["engine"] == "ortools"
+        events = session.scalars(
+            select(OptimizationEvent.timestamp).where(OptimizationEvent.request_id == "job-3")
+        ).all()
+    assert set(events) == {MORNING}  # every event stamped by the given clock
+
+
+def test_a_crashed_solve_ends_failed(database, cache, monkeypatch) -> None:
+    """Not pending forever after a traceback: the request ends "failed" with the reason."""
+    import backend.services.planning as planning
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(planning, "solve", boom)
+    depot_id = seed_small_day(database)
+    outcome = _plan(database, cache, depot_id, engine="ortools")
+    assert outcome.status == "failed" and "RuntimeError" in outcome.error
+    with database.session() as session:
+        assert session.get(OptimizationRequest, outcome.request_id).status == "failed"

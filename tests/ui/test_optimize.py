@@ -12,12 +12,16 @@ from flask import g
 from sqlalchemy import select
 
 from backend.auth.permissions import make_principal
+from backend.auth.users import create_user, principal_for
+from backend.cache import make_store
+from backend.clock import FixedClock
 from backend.config import load_settings
 from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
 from backend.realtime import get_realtime
-from callbacks.optimize import accept, make_run_job, show_result, start_optimize
-from factories import DAY, seed_small_day
+from backend.jobs.control import JobControl
+from callbacks.optimize import accept, make_run_job, show_result, start_optimize, stop_optimize
+from factories import DAY, at_hour, seed_small_day
 
 
 @pytest.fixture
@@ -26,10 +30,33 @@ def panel(data_dir: Path):
 
     dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
     runtime = dash_app.server.extensions["fleet"]
+    runtime.clock = FixedClock(at_hour(7))  # the morning of DAY, whatever today is
     upgrade(runtime.db.engine)
     depot_id = seed_small_day(runtime.db)
     yield dash_app.server, runtime, depot_id
     runtime.db.engine.dispose()
+
+
+def _user(runtime, username: str, role: str, depot_ids) -> object:
+    """A real user (the job checks the requester against the database)."""
+    with runtime.db.session() as session:
+        return principal_for(
+            create_user(
+                session,
+                username=username,
+                password="pw-long-enough",
+                role=role,
+                depot_ids=depot_ids,
+            )
+        )
+
+
+def _start(server, runtime, principal, depot_id, engine="ortools"):
+    context = _as(server, principal)
+    try:
+        return start_optimize(1, None, depot_id, DAY.isoformat(), engine, 1, [], runtime=runtime)
+    finally:
+        context.pop()
 
 
 def _as(server, principal):
@@ -41,11 +68,14 @@ def _as(server, principal):
 
 def test_optimize_then_accept_from_the_panel(panel) -> None:
     server, runtime, depot_id = panel
-    dispatcher = make_principal(user_id=1, username="disp", role="dispatcher", depot_ids=[depot_id])
+    dispatcher = _user(runtime, "disp", "dispatcher", [depot_id])
     context = _as(server, dispatcher)
     try:
-        ticket, message = start_optimize(1, None, depot_id, DAY.isoformat(), "ortools", 1, [])
-        assert ticket["mode"] == "full" and "Optimizing" in str(message)
+        ticket, message = start_optimize(
+            1, None, depot_id, DAY.isoformat(), "ortools", 1, [], runtime=runtime
+        )
+        # The browser holds an id and its signature, nothing it could change to its advantage.
+        assert set(ticket) == {"request_id", "signature"} and "Optimizing" in str(message)
         progress: list[tuple] = []
         result = make_run_job(runtime)(lambda figures: progress.append(figures), ticket)
         assert result["status"] == "completed" and result["orders"] == 12
@@ -91,13 +121,81 @@ def test_a_forged_ticket_runs_nothing(panel) -> None:
 
 
 def test_roles_and_scope_get_a_form_message(panel) -> None:
-    server, _, depot_id = panel
+    server, runtime, depot_id = panel
     manager = make_principal(user_id=2, username="boss", role="manager")
     other = make_principal(user_id=3, username="d2", role="dispatcher", depot_ids=[depot_id + 1])
     for principal, words in ((manager, "may not"), (other, "Choose a depot")):
         context = _as(server, principal)
         try:
-            ticket, message = start_optimize(1, None, depot_id, DAY.isoformat(), "auto", 5, [])
+            ticket, message = start_optimize(
+                1, None, depot_id, DAY.isoformat(), "auto", 5, [], runtime=runtime
+            )
         finally:
             context.pop()
         assert words in str(message) and ticket is dash.no_update
+
+
+def test_a_crafted_ticket_cannot_run_another_users_request(panel) -> None:
+    """The probe: a crafted update posts a ticket naming someone else's pending request."""
+    server, runtime, depot_id = panel
+    owner = _user(runtime, "owner", "dispatcher", [depot_id])
+    ticket, _ = _start(server, runtime, owner, depot_id)
+    # The id of a request recorded by someone else, with extra fields to steer it, and a
+    # signature made up (or taken from another ticket): none of it runs.
+    other, _ = _start(server, runtime, owner, depot_id)
+    for crafted in (
+        {**ticket, "signature": "0" * 64},
+        {"request_id": ticket["request_id"], "signature": other["signature"]},
+        {"request_id": ticket["request_id"]},
+        "not-a-dict",
+        None,
+    ):
+        with pytest.raises(PreventUpdate):
+            make_run_job(runtime)(lambda figures: None, crafted)
+    with runtime.db.session() as session:
+        assert session.get(OptimizationRequest, ticket["request_id"]).status == "pending"
+    # Fields smuggled next to a genuine signature are ignored: the stored request runs.
+    steered = {**ticket, "depot_id": depot_id + 1, "engine": "pyvrp", "by": "someone-else"}
+    result = make_run_job(runtime)(lambda figures: None, steered)
+    assert result["status"] == "completed"
+    with runtime.db.session() as session:
+        row = session.get(OptimizationRequest, ticket["request_id"])
+        assert row.depot_id == depot_id and row.meta["requested_by"] == "owner"
+        assert row.constraints["engine"] == "ortools"
+
+
+def test_drivers_and_managers_cannot_start_and_stop_needs_scope(panel) -> None:
+    """A driver gets no ticket; Stop of another depot's job is refused like REST's 404."""
+    server, runtime, depot_id = panel
+    owner = _user(runtime, "owner", "dispatcher", [depot_id])
+    ticket, _ = _start(server, runtime, owner, depot_id)
+    driver = make_principal(user_id=50, username="drv", role="driver", depot_ids=[depot_id])
+    refused, message = _start(server, runtime, driver, depot_id)
+    assert refused is dash.no_update and "may not" in str(message)
+    stranger = make_principal(
+        user_id=51, username="d2", role="dispatcher", depot_ids=[depot_id + 1]
+    )
+    control = JobControl(make_store(runtime.settings))
+    for principal in (stranger, driver):
+        context = _as(server, principal)
+        try:
+            try:
+                stop_optimize(1, ticket, runtime)
+            except PreventUpdate:
+                pass
+        finally:
+            context.pop()
+        assert not control.is_cancelled(ticket["request_id"])
+    context = _as(server, owner)
+    try:
+        assert "Stopping" in str(stop_optimize(1, ticket, runtime))
+    finally:
+        context.pop()
+    assert control.is_cancelled(ticket["request_id"])
+
+
+def test_a_bad_engine_gets_a_form_message(panel) -> None:
+    server, runtime, depot_id = panel
+    owner = _user(runtime, "owner", "dispatcher", [depot_id])
+    ticket, message = _start(server, runtime, owner, depot_id, engine="magic")
+    assert ticket is dash.no_update and "engine" in str(message)

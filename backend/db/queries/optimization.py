@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.db.base import utcnow
 from backend.db.models import OptimizationEvent, OptimizationRequest, OptimizationResponse
 
 ROUTE_HISTORY_LIMIT = 100
@@ -27,13 +27,15 @@ _UPSERT_COLUMNS = (
 )
 
 
-def upsert_request(session: Session, *, request_id: str, values: dict[str, Any]) -> None:
+def upsert_request(
+    session: Session, *, request_id: str, values: dict[str, Any], now: datetime
+) -> None:
     """Insert a request or update it in place when request_id exists (one statement)."""
     row = {"request_id": request_id, **values}
     if "meta" in row:
         row["metadata"] = row.pop("meta")
-    row.setdefault("created_at", utcnow())
-    row["updated_at"] = utcnow()
+    row.setdefault("created_at", now)
+    row["updated_at"] = now
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = OptimizationRequest.__table__
