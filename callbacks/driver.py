@@ -8,6 +8,7 @@ import dash
 from dash import ClientsideFunction, Input, Output, html
 
 from backend.db.queries.driver import get_driver_day
+from backend.runtime import current_runtime
 from callbacks._common import db_session, require_principal
 from components import ids
 from components.driver import create_driver_view
@@ -33,7 +34,7 @@ def show_route(store: dict[str, Any] | None, _n: int | None, _bump: int | None =
             )
         return create_driver_view(None)
     with db_session() as session:
-        day = get_driver_day(session, vehicle_id=vehicle_id)
+        day = get_driver_day(session, vehicle_id=vehicle_id, now=current_runtime().clock.now())
     return create_driver_view(day)
 
 

@@ -70,6 +70,29 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+class RouteStatus(enum.StrEnum):
+    """A route's lifecycle: proposed -> planned/active -> completed, or superseded.
+
+    A plan's routes are stored `proposed`; accepting the plan makes them `active` (`planned` is
+    an accepted route whose drive has not started) and supersedes the routes it replaces.
+    """
+
+    PROPOSED = "proposed"
+    PLANNED = "planned"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    SUPERSEDED = "superseded"
+
+
+# Accepted and not finished: what drivers follow and the simulator drives.
+ROUTES_IN_FORCE = frozenset({RouteStatus.PLANNED, RouteStatus.ACTIVE})
+# Driven or being driven: what costs fuel and time in the analytics.
+ROUTES_DRIVEN = frozenset({RouteStatus.ACTIVE, RouteStatus.COMPLETED})
+# The day's accepted routes, finished ones included: the dispatch map and the driver's day.
+# Proposals stay off until accepted (they are shown only when a plan is asked for by id).
+ROUTES_ON_MAP = ROUTES_IN_FORCE | {RouteStatus.COMPLETED}
+
+
 def _enum_values(enum_cls: type[enum.Enum]) -> list[str]:
     return [member.value for member in enum_cls]
 
@@ -320,8 +343,8 @@ class Route(Base):
     driver_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
     service_date: Mapped[date] = mapped_column(Date)
-    # planned -> active (accepted, being driven) -> completed; superseded when re-planned.
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    # One of RouteStatus; see there for the lifecycle.
+    status: Mapped[str] = mapped_column(String(16), default=RouteStatus.PLANNED.value)
     planned_start_at: Mapped[datetime] = mapped_column()
     planned_end_at: Mapped[datetime] = mapped_column()
     actual_start_at: Mapped[datetime | None] = mapped_column()

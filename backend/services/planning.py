@@ -34,6 +34,7 @@ from backend.db.models import (
     Order,
     OrderStatus,
     Route,
+    RouteStatus,
     RouteStop,
     Vehicle,
 )
@@ -158,7 +159,7 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
                 select(Route).where(
                     Route.depot_id == depot.id,
                     Route.service_date == request.service_date,
-                    Route.status == "active",
+                    Route.status == RouteStatus.ACTIVE,
                 )
             )
         )
@@ -554,7 +555,7 @@ def validate_request(session: Session, *, request: PlanRequest, principal: Princ
         .where(
             Route.depot_id == depot.id,
             Route.service_date == request.service_date,
-            Route.status == "active",
+            Route.status == RouteStatus.ACTIVE,
         )
     ):
         raise PlanningError("mode", "there is no active plan to re-optimize; optimize first")
@@ -1032,7 +1033,7 @@ def _add_routes(
                 vehicle_id=vehicle["id"],
                 depot_id=request.depot_id,
                 service_date=request.service_date,
-                status="proposed",
+                status=RouteStatus.PROPOSED,
                 planned_start_at=at(route.start_time),
                 planned_end_at=at(route.end_time),
                 planned_distance_km=round(route.distance / 1000, 3),
@@ -1113,12 +1114,14 @@ def accept_plan(
         .where(
             Route.depot_id == depot_id,
             Route.service_date == service_date,
-            Route.status.in_(("active", "proposed")),
+            Route.status.in_((RouteStatus.ACTIVE, RouteStatus.PROPOSED)),
             Route.response_id != response_id,
         )
-        .values(status="superseded")
+        .values(status=RouteStatus.SUPERSEDED)
     )
-    session.execute(update(Route).where(Route.response_id == response_id).values(status="active"))
+    session.execute(
+        update(Route).where(Route.response_id == response_id).values(status=RouteStatus.ACTIVE)
+    )
     stops = session.execute(
         select(RouteStop.order_id, Route.vehicle_id)
         .join(Route, Route.id == RouteStop.route_id)

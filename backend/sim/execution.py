@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backend.db.models import RouteStatus
 from backend.sim.baseline import PlannedRoute, service_start
 from backend.sim.city import DEPOTS, depot_index, traffic_weekday
 from backend.sim.context import FleetContext, HistoryStats
@@ -242,7 +243,7 @@ class RouteRun:
                 "driver_id": self.driver_id,
                 "depot_id": self.depot_id,
                 "service_date": day,
-                "status": "completed",
+                "status": RouteStatus.COMPLETED.value,
                 "planned_start_at": local_ts(day, route.start),
                 "planned_end_at": local_ts(day, route.end),
                 "actual_start_at": local_ts(day, depart),

@@ -27,6 +27,7 @@ from backend.db.base import utcnow
 from backend.db.engine import Database
 from backend.db.models import (
     FINAL_ORDER_STATUSES,
+    ROUTES_IN_FORCE,
     ApiToken,
     Depot,
     Order,
@@ -112,7 +113,7 @@ def load_plans(
         .where(
             Route.vehicle_id.in_(vehicle_ids),
             Route.service_date == day,
-            Route.status.in_(("planned", "active")),
+            Route.status.in_(sorted(ROUTES_IN_FORCE)),
         )
         .order_by(Route.vehicle_id, Route.id, RouteStop.sequence)
     ).all()

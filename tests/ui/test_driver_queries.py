@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sample_data import Sample
 
 from backend.db.queries.driver import get_driver_day
 from backend.db.queries.drivers import list_drivers
 
+NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+
 
 def test_route_stops_in_sequence_with_orders(session, sample: Sample) -> None:
-    day = get_driver_day(session, vehicle_id=sample.vehicle_ids["VAN-1"], service_date=sample.today)
+    day = get_driver_day(
+        session, vehicle_id=sample.vehicle_ids["VAN-1"], service_date=sample.today, now=NOW
+    )
     assert day is not None and day.has_route
     assert day.route_id == sample.route_id and day.route_status == "active"
     assert [s.sequence for s in day.stops] == [1, 2, 3, 4, 5]
@@ -21,7 +25,9 @@ def test_route_stops_in_sequence_with_orders(session, sample: Sample) -> None:
 
 
 def test_without_route_the_assigned_orders_come_in_window_order(session, sample: Sample) -> None:
-    day = get_driver_day(session, vehicle_id=sample.vehicle_ids["VAN-3"], service_date=sample.today)
+    day = get_driver_day(
+        session, vehicle_id=sample.vehicle_ids["VAN-3"], service_date=sample.today, now=NOW
+    )
     assert day is not None and not day.has_route
     assert day.stops, "VAN-3 has orders assigned today"
     starts = [s.window_start for s in day.stops]
@@ -31,12 +37,14 @@ def test_without_route_the_assigned_orders_come_in_window_order(session, sample:
 
 def test_no_route_and_no_orders(session, sample: Sample) -> None:
     later = sample.today + timedelta(days=30)
-    day = get_driver_day(session, vehicle_id=sample.vehicle_ids["VAN-1"], service_date=later)
+    day = get_driver_day(
+        session, vehicle_id=sample.vehicle_ids["VAN-1"], service_date=later, now=NOW
+    )
     assert day is not None and not day.has_route and day.stops == []
 
 
 def test_unknown_vehicle(session, sample: Sample) -> None:
-    assert get_driver_day(session, vehicle_id=99_999, service_date=sample.today) is None
+    assert get_driver_day(session, vehicle_id=99_999, service_date=sample.today, now=NOW) is None
 
 
 def test_drivers_scoped_by_depot(session, sample: Sample) -> None:

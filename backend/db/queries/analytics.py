@@ -19,11 +19,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Order, Position, Route, RouteEvent, RouteStop, Vehicle
+from backend.db.models import (
+    ROUTES_DRIVEN,
+    Order,
+    Position,
+    Route,
+    RouteEvent,
+    RouteStop,
+    Vehicle,
+)
 
 KM_PER_MILE = 1.609344
-# Routes that were driven or are being driven; planned and superseded ones cost nothing yet.
-DRIVEN_ROUTE_STATUSES = ("active", "completed")
 
 
 @dataclass(slots=True)
@@ -180,7 +186,7 @@ def get_analytics(
         .where(
             Route.service_date >= date_from,
             Route.service_date <= date_to,
-            Route.status.in_(DRIVEN_ROUTE_STATUSES),
+            Route.status.in_(sorted(ROUTES_DRIVEN)),
             *_scope(Route.depot_id, depot_ids, depot_id),
         )
     )

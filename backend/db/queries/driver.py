@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Depot, Order, Route, RouteStop, Vehicle
+from backend.db.models import ROUTES_ON_MAP, Depot, Order, OrderStatus, Route, RouteStop, Vehicle
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +57,25 @@ class DriverDay:
         return self.route_id is not None
 
 
-def _local_today(tz_name: str, now: datetime | None) -> date:
+def _local_today(tz_name: str, now: datetime) -> date:
     try:
         tz = ZoneInfo(tz_name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         tz = ZoneInfo("UTC")
-    return (now or datetime.now(UTC)).astimezone(tz).date()
+    return now.astimezone(tz).date()
 
 
 def get_driver_day(
     session: Session,
     *,
     vehicle_id: int,
+    now: datetime,
     service_date: date | None = None,
-    now: datetime | None = None,
 ) -> DriverDay | None:
-    """The vehicle's current route of `service_date` (default: today at its depot) with stops.
+    """The vehicle's current route of `service_date` (default: today at its depot at `now`).
+
+    Only accepted routes count (`ROUTES_ON_MAP`): a proposal the dispatcher has not accepted
+    yet is not the driver's route.
 
     Without a route, the stops are the vehicle's assigned orders of the day in time-window
     order (sequence numbers then only count them). None when the vehicle does not exist.
@@ -95,7 +98,7 @@ def get_driver_day(
         timezone=tz,
         service_date=day,
     )
-    # The newest route that is still in force (a re-plan supersedes the older one).
+    # The newest accepted route (accepting a re-plan supersedes the older one).
     rows = session.execute(
         select(Route, RouteStop, Order)
         .join(RouteStop, RouteStop.route_id == Route.id)
@@ -103,7 +106,7 @@ def get_driver_day(
         .where(
             Route.vehicle_id == vehicle_id,
             Route.service_date == day,
-            Route.status != "superseded",
+            Route.status.in_(sorted(ROUTES_ON_MAP)),
         )
         .order_by(Route.created_at.desc(), Route.id.desc(), RouteStop.sequence)
     ).all()
@@ -145,7 +148,7 @@ def get_driver_day(
         .where(
             Order.vehicle_id == vehicle_id,
             Order.service_date == day,
-            Order.status != "cancelled",
+            Order.status != OrderStatus.CANCELLED,
         )
         .order_by(Order.window_start, Order.id)
     ).all()
