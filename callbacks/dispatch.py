@@ -14,6 +14,7 @@ from backend.db.queries.dispatch import (
     list_route_lines,
     list_vehicle_markers,
 )
+from backend.runtime import current_runtime
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import (
@@ -34,7 +35,9 @@ def set_today(_: Any) -> str:
     """Open the page on today's date in the depots' time zone."""
     principal = require_principal(*ROLES)
     with db_session() as session:
-        return get_local_today(session, depot_ids=principal.depot_ids).isoformat()
+        return get_local_today(
+            session, depot_ids=principal.depot_ids, now=current_runtime().clock.now()
+        ).isoformat()
 
 
 def load_depots(value: str | None) -> tuple[dict[str, Any], Any]:
@@ -77,7 +80,12 @@ def load_vehicles(value: str | None, _refresh: int | None = None) -> tuple[dict[
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
     with db_session() as session:
-        vehicles = list_vehicle_markers(session, depot_ids=principal.depot_ids, service_date=day)
+        vehicles = list_vehicle_markers(
+            session,
+            depot_ids=principal.depot_ids,
+            service_date=day,
+            now=current_runtime().clock.now(),
+        )
     return vehicles_geojson(vehicles), create_vehicle_list(vehicles)
 
 
@@ -139,4 +147,6 @@ def register(app: dash.Dash) -> None:
         Output(ids.DISPATCH_VEHICLES_LAYER, "data"),
         Input(ids.DISPATCH_LIVE_TICK, "n_intervals"),
         Input(ids.DISPATCH_VEHICLES_BASE, "data"),
+        # The activity thresholds of backend.db.queries.fleet_state, for live fixes.
+        dash.State(ids.DISPATCH_VEHICLES_LAYER, "hideout"),
     )

@@ -9,14 +9,17 @@ from typing import Any
 import dash_leaflet as dl
 from dash import dcc, html
 
+from backend.db.models import RouteStatus
 from backend.db.queries.dispatch import (
-    MOVING_SPEED,
     DepotMarker,
     OrderMarker,
     RouteLine,
     VehicleMarker,
 )
+from backend.db.queries.fleet_state import VehicleActivity, activity_rules, count_on_the_road
+from backend.realtime.protocol import format_timestamp
 from components import ids
+from components.markup import tooltip_html
 from components.ui import (
     ORDER_STATUSES,
     STATUS_COLOURS,
@@ -61,10 +64,37 @@ def depots_geojson(depots: Sequence[DepotMarker]) -> dict[str, Any]:
         _feature(
             d.lon,
             d.lat,
-            {"id": d.id, "name": d.name, "tooltip": f"<b>{d.name}</b><br>{d.address}"},
+            {"id": d.id, "name": d.name, "tooltip": depot_tooltip(d)},
         )
         for d in depots
     )
+
+
+def depot_tooltip(d: DepotMarker) -> str:
+    """A depot's tooltip (HTML; every value escaped)."""
+    return tooltip_html(d.name, d.address)
+
+
+def order_tooltip(o: OrderMarker) -> str:
+    """An order's tooltip: reference, status, customer, address, window, vehicle (escaped)."""
+    return tooltip_html(
+        o.reference,
+        o.customer_name,
+        o.address,
+        f"Window {fmt_window(o.window_start, o.window_end, o.timezone)}",
+        f"Vehicle {o.vehicle_name}" if o.vehicle_name else None,
+        tag=status_label(o.status),
+    )
+
+
+def vehicle_tooltip(v: VehicleMarker) -> str:
+    """A vehicle's tooltip: name, type and what it is doing (escaped)."""
+    return tooltip_html(v.name, status_label(v.activity), tag=v.vehicle_type)
+
+
+def route_tooltip(r: RouteLine) -> str:
+    """A route's tooltip: whose route and its status (escaped)."""
+    return tooltip_html(f"Route of {r.vehicle_name}", tag=status_label(r.status))
 
 
 def orders_geojson(orders: Sequence[OrderMarker]) -> dict[str, Any]:
@@ -77,11 +107,7 @@ def orders_geojson(orders: Sequence[OrderMarker]) -> dict[str, Any]:
                 "id": o.id,
                 "status": o.status,
                 "priority": o.priority,
-                "tooltip": (
-                    f"<b>{o.reference}</b> · {status_label(o.status)}<br>{o.customer_name}<br>"
-                    f"{o.address}<br>Window {fmt_window(o.window_start, o.window_end, o.timezone)}"
-                    + (f"<br>Vehicle {o.vehicle_name}" if o.vehicle_name else "")
-                ),
+                "tooltip": order_tooltip(o),
             },
         )
         for o in orders
@@ -89,7 +115,11 @@ def orders_geojson(orders: Sequence[OrderMarker]) -> dict[str, Any]:
 
 
 def vehicles_geojson(vehicles: Sequence[VehicleMarker]) -> dict[str, Any]:
-    """Vehicles at their last known position; the browser moves them as live positions arrive."""
+    """Vehicles at their last known position; the browser moves them as live positions arrive.
+
+    `activity` is the server's verdict on the fix of `recorded_at`; the browser judges only
+    fixes newer than that one, with `activity_rules()` from the map's hideout.
+    """
     return _collection(
         _feature(
             v.lon,
@@ -97,11 +127,12 @@ def vehicles_geojson(vehicles: Sequence[VehicleMarker]) -> dict[str, Any]:
             {
                 "vehicle_id": v.id,
                 "name": v.name,
-                "status": v.status,
+                "activity": v.activity,
+                "recorded_at": format_timestamp(v.recorded_at) if v.recorded_at else None,
                 "heading": v.heading,
                 "parked": v.parked,
                 "depot": [v.depot_lat, v.depot_lon] if v.depot_lat is not None else None,
-                "tooltip": f"<b>{v.name}</b> · {v.vehicle_type}<br>{status_label(v.status)}",
+                "tooltip": vehicle_tooltip(v),
             },
         )
         for v in vehicles
@@ -121,7 +152,10 @@ def routes_geojson(routes: Sequence[RouteLine]) -> dict[str, Any]:
                 "id": r.id,
                 "vehicle_id": r.vehicle_id,
                 "status": r.status,
-                "tooltip": f"Route of {r.vehicle_name} · {status_label(r.status)}",
+                # Drawn faded once driven, dashed while not started yet (assets/js/dispatch.js).
+                "finished": r.status == RouteStatus.COMPLETED,
+                "tentative": r.status in (RouteStatus.PLANNED, RouteStatus.PROPOSED),
+                "tooltip": route_tooltip(r),
             },
         }
         for r in routes
@@ -157,7 +191,11 @@ def _empty() -> dict[str, Any]:
 
 def create_dispatch_map() -> dl.Map:
     """The map without tiles (none load offline): a neutral background and four GeoJSON layers."""
-    hideout = {"colors": STATUS_COLOURS, "statuses": list(ORDER_STATUSES)}
+    hideout = {
+        "colors": STATUS_COLOURS,
+        "statuses": list(ORDER_STATUSES),
+        "activity": activity_rules(),
+    }
     return dl.Map(
         id=ids.DISPATCH_MAP,
         center=list(DEFAULT_CENTER),
@@ -277,26 +315,12 @@ def create_dispatch_kpis(orders: Sequence[OrderMarker], day: date | None = None)
     )
 
 
-def _on_road(v: VehicleMarker) -> bool:
-    if v.parked:
-        return False
-    return v.status not in ("idle", "offline") or (v.speed or 0.0) > MOVING_SPEED
-
-
-def _shown_status(v: VehicleMarker) -> str:
-    if v.parked:
-        return "parked"
-    if v.status in ("idle", "offline") and _on_road(v):
-        return "moving"
-    return v.status
-
-
 def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
     """The side list: one row per vehicle with status, last fix and progress of the day."""
     if not vehicles:
         return html.Div("No vehicles in your depots.", className="muted")
-    moving = sum(1 for v in vehicles if _on_road(v))
-    parked = sum(1 for v in vehicles if v.parked)
+    on_road = count_on_the_road(v.activity for v in vehicles)
+    parked = sum(1 for v in vehicles if v.activity == VehicleActivity.PARKED)
     rows = []
     for v in vehicles:
         share = v.orders_done / v.orders_total if v.orders_total else 0.0
@@ -314,7 +338,7 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
                                 title=f"Show {v.name} on the map",
                                 type="button",
                             ),
-                            create_status_pill(_shown_status(v)),
+                            create_status_pill(v.activity),
                         ],
                         className="vehicle-row-top",
                     ),
@@ -350,7 +374,7 @@ def create_vehicle_list(vehicles: Sequence[VehicleMarker]) -> html.Div:
     return html.Div(
         [
             html.Div(
-                f"{len(vehicles)} vehicles · {moving} on the road · {parked} parked at depots "
+                f"{len(vehicles)} vehicles · {on_road} on the road · {parked} parked at depots "
                 "(not drawn on the map)",
                 className="list-summary",
             ),

@@ -10,6 +10,7 @@ from dash import html
 
 from backend.db.queries.dispatch import VehicleMarker
 from backend.db.queries.drivers import DriverRow
+from backend.db.queries.fleet_state import VehicleActivity, count_on_the_road
 from components.ui import (
     create_empty_state,
     create_kpi_card,
@@ -69,7 +70,8 @@ def create_vehicles_table(
     rows = []
     for v in vehicles:
         state = live.get(v.id)
-        status = state.status if state else ("idle" if v.active else "inactive")
+        # The same activity as on the Dispatch page (inactive vehicles have no live state).
+        status = state.activity if state else (VehicleActivity.PARKED if v.active else "inactive")
         today = f"{state.orders_done}/{state.orders_total}" if state else "–"
         rows.append(
             html.Tr(
@@ -140,7 +142,7 @@ def create_fleet_kpis(vehicles: Sequence[Any], live: Mapping[int, VehicleMarker]
     """Fleet size, capacity, vehicles on the road and today's workload."""
     active = [v for v in vehicles if v.active]
     kg = sum(float((v.capacity or {}).get("kg", 0)) for v in active)
-    on_road = sum(1 for s in live.values() if s.status not in ("idle", "offline"))
+    on_road = count_on_the_road(s.activity for s in live.values())
     assigned = sum(s.orders_total for s in live.values())
     types: dict[str, int] = {}
     for v in active:
@@ -150,7 +152,9 @@ def create_fleet_kpis(vehicles: Sequence[Any], live: Mapping[int, VehicleMarker]
         [
             create_kpi_card("Active vehicles", f"{len(active)}", mix or "none"),
             create_kpi_card("Capacity", f"{fmt_number(kg)} kg", "across active vehicles"),
-            create_kpi_card("On the road", f"{on_road}", "by last known state", "good"),
+            create_kpi_card(
+                "On the road", f"{on_road}", "moving or stopped away from a depot", "good"
+            ),
             create_kpi_card("Orders assigned today", f"{assigned:,}", "to vehicles"),
         ]
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dash_table
 
+from backend.db.models import RouteStatus
 from components.ui import STATUS_COLOURS
 
 # Status cells get the pill colours of components/ui.py (text colour on a tint).
@@ -17,7 +18,7 @@ _PILL_TINTS = {
     "en_route": ("#fef3c7", "#92400e"),
     "arrived": ("#ccfbf1", "#115e59"),
     "delivered": ("#dcfce7", "#166534"),
-    "completed": ("#dcfce7", "#166534"),
+    RouteStatus.COMPLETED: ("#dcfce7", "#166534"),
     "failed": ("#fee2e2", "#991b1b"),
     "cancelled": ("#f3f4f6", "#4b5563"),
     "pending": ("#f1f5f9", "#334155"),

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dash import dcc, html
 
+from backend.db.models import RouteStatus
+from backend.db.queries.fleet_state import VehicleActivity
+
 # One colour per status everywhere (map markers, pills, charts); CSS mirrors these.
 STATUS_COLOURS: dict[str, str] = {
     "new": "#64748b",
@@ -23,12 +26,14 @@ STATUS_COLOURS: dict[str, str] = {
     "skipped": "#9ca3af",
     "idle": "#64748b",
     "driving": "#0ea5e9",
-    "moving": "#0ea5e9",
-    "stopped": "#f59e0b",
-    "offline": "#9ca3af",
-    "active": "#0ea5e9",
-    "completed": "#16a34a",
-    "superseded": "#9ca3af",
+    VehicleActivity.MOVING: "#0ea5e9",
+    VehicleActivity.STOPPED: "#f59e0b",
+    VehicleActivity.PARKED: "#64748b",
+    VehicleActivity.OFFLINE: "#9ca3af",
+    RouteStatus.PROPOSED: "#a855f7",
+    RouteStatus.ACTIVE: "#0ea5e9",
+    RouteStatus.COMPLETED: "#16a34a",
+    RouteStatus.SUPERSEDED: "#9ca3af",
 }
 ORDER_STATUSES = (
     "new",

@@ -14,6 +14,8 @@
     return colours[status] || FALLBACK_COLOUR;
   }
 
+  // The one escaper for HTML built here from data (labels in divIcons); tooltips arrive from
+  // Python already escaped by components/markup.py.
   function escapeHtml(text) {
     return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
@@ -60,6 +62,7 @@
     },
     vehiclePoint: function (feature, latlng, context) {
       var props = feature.properties || {};
+      var activity = props.activity || "parked";
       var heading = typeof props.heading === "number" ? props.heading : null;
       var arrow =
         heading === null
@@ -67,11 +70,11 @@
           : '<span class="vehicle-heading" style="transform: rotate(' + heading + 'deg)">▲</span>';
       return L.marker(latlng, {
         icon: L.divIcon({
-          className: "vehicle-marker vehicle-" + escapeHtml(props.status || "idle"),
+          className: "vehicle-marker vehicle-" + escapeHtml(activity),
           html:
             arrow +
             '<span class="vehicle-dot" style="background:' +
-            colourOf(props.status, context) +
+            escapeHtml(colourOf(activity, context)) +
             '"></span><span class="vehicle-label">' +
             escapeHtml(props.name) +
             "</span>",
@@ -82,13 +85,14 @@
         keyboard: false,
       });
     },
-    routeStyle: function (feature, context) {
-      var status = feature.properties && feature.properties.status;
+    // `finished` and `tentative` come from the route's status in components/dispatch.py.
+    routeStyle: function (feature) {
+      var props = feature.properties || {};
       return {
-        color: status === "completed" ? "#94a3b8" : "#6366f1",
+        color: props.finished ? "#94a3b8" : "#6366f1",
         weight: 3,
         opacity: 0.55,
-        dashArray: status === "planned" ? "6 6" : null,
+        dashArray: props.tentative ? "6 6" : null,
       };
     },
   });
@@ -113,15 +117,27 @@
       changes += 1;
     }
   });
-  // About 100 m, as PARKED_DEGREES in backend/db/queries/dispatch.py.
-  var PARKED_DEGREES = 0.001;
-
-  function isAtDepot(position, depot) {
-    return (
+  // The activity of a fix newer than the one the server judged: the rule of
+  // backend/db/queries/fleet_state.py:vehicle_activity with its thresholds (`rules`, from the
+  // layer's hideout). Such a fix arrived live, so it is not silent; older ones keep the
+  // server's verdict.
+  function liveActivity(live, props, rules) {
+    var moving =
+      typeof live.speed === "number" ? live.speed > rules.movingSpeed : props.activity === rules.moving;
+    var depot = props.depot;
+    var atDepot =
       !!depot &&
-      Math.abs(position.lat - depot[0]) < PARKED_DEGREES &&
-      Math.abs(position.lon - depot[1]) < PARKED_DEGREES * 1.4
-    );
+      Math.abs(live.lat - depot[0]) < rules.parkedLat &&
+      Math.abs(live.lon - depot[1]) < rules.parkedLon;
+    if (!moving && atDepot) return rules.parked;
+    return moving ? rules.moving : rules.stopped;
+  }
+
+  function newerThan(live, props) {
+    if (!props.recorded_at) return true;
+    var liveAt = Date.parse(live.recordedAt);
+    var seenAt = Date.parse(props.recorded_at);
+    return !(liveAt <= seenAt);
   }
 
   function signatureOf(latest) {
@@ -189,7 +205,7 @@
         return { center: [coords[1], coords[0]], zoom: 15, transition: "flyTo" };
       },
       // The vehicles layer = the server's initial positions overlaid with the latest live ones.
-      applyPositions: function (_nIntervals, base) {
+      applyPositions: function (_nIntervals, base, hideout) {
         var noUpdate = window.dash_clientside.no_update;
         if (!base || !base.features) {
           return noUpdate;
@@ -208,17 +224,19 @@
           return noUpdate;
         }
         lastSignature = signature;
+        var rules = hideout && hideout.activity;
         var features = base.features.map(function (feature) {
           var live = latest && latest[String(feature.properties.vehicle_id)];
           if (!live || typeof live.lat !== "number" || typeof live.lon !== "number") {
             return feature;
           }
-          var moving = typeof live.speed === "number" && live.speed > 0.5;
           var props = Object.assign({}, feature.properties, {
-            parked: !moving && isAtDepot(live, feature.properties.depot),
             heading: typeof live.heading === "number" ? live.heading : feature.properties.heading,
-            status: moving ? "moving" : feature.properties.status,
           });
+          if (rules && newerThan(live, feature.properties)) {
+            props.activity = liveActivity(live, feature.properties, rules);
+            props.parked = props.activity === rules.parked;
+          }
           return {
             type: "Feature",
             geometry: { type: "Point", coordinates: [live.lon, live.lat] },

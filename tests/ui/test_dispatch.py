@@ -32,10 +32,10 @@ def order(i: int, status: str, vehicle: int | None = None) -> OrderMarker:
     )  # fmt: skip
 
 
-def vehicle(i: int, status: str = "driving", parked: bool = False) -> VehicleMarker:
+def vehicle(i: int, activity: str = "moving", status: str = "idle") -> VehicleMarker:
     return VehicleMarker(
         i, f"VAN-{i}", "cargo_van", "IL 1", 1, "North", "America/Chicago", 41.9, -87.6, 90.0,
-        5.0, status, T0, 4, 1, 3, parked,
+        5.0, status, T0, 4, 1, 3, activity,
     )  # fmt: skip
 
 
@@ -50,9 +50,11 @@ def test_orders_geojson_is_lon_lat_with_status_and_tooltip() -> None:
 
 
 def test_vehicles_depots_and_routes_geojson() -> None:
-    vehicles = vehicles_geojson([vehicle(7), vehicle(8, "idle", parked=True)])
+    vehicles = vehicles_geojson([vehicle(7), vehicle(8, "parked")])
     assert [f["properties"]["vehicle_id"] for f in vehicles["features"]] == [7, 8]
     assert vehicles["features"][1]["properties"]["parked"] is True
+    first = vehicles["features"][0]["properties"]
+    assert first["activity"] == "moving" and first["recorded_at"] == "2026-11-27T15:00:00.000Z"
     depots = depots_geojson([DepotMarker(1, "North", "1 St", 41.9, -87.6, "UTC")])
     assert depots["features"][0]["geometry"]["coordinates"] == [-87.6, 41.9]
     routes = routes_geojson(
@@ -63,6 +65,8 @@ def test_vehicles_depots_and_routes_geojson() -> None:
     )
     assert len(routes["features"]) == 1
     assert routes["features"][0]["geometry"]["coordinates"] == [[-87.6, 41.9], [-87.65, 41.95]]
+    props = routes["features"][0]["properties"]
+    assert props["finished"] is False and props["tentative"] is False
 
 
 def test_viewports() -> None:
@@ -112,13 +116,13 @@ def test_kpis_count_statuses() -> None:
 
 
 def test_vehicle_list() -> None:
-    listing = create_vehicle_list([vehicle(1), vehicle(2, "idle", parked=True)])
+    listing = create_vehicle_list([vehicle(1), vehicle(2, "parked")])
     assert len(by_class(listing, "vehicle-row")) == 2
     assert "2 vehicles · 1 on the road · 1 parked" in text(listing)
     assert by_id(listing, "dispatch-vehicle-2") is not None
     assert "Parked" in text(by_id(listing, "dispatch-vehicle-2"))
-    # Reported idle but driving at speed: on the road, shown as moving.
-    idle_but_driving = vehicle(3, "idle")
-    listing = create_vehicle_list([idle_but_driving])
-    assert "1 on the road" in text(listing) and "Moving" in text(listing)
+    # Stopped away from the depot counts as on the road; offline does not.
+    listing = create_vehicle_list([vehicle(3, "stopped"), vehicle(4, "offline")])
+    assert "2 vehicles · 1 on the road · 0 parked" in text(listing)
+    assert "Stopped" in text(listing) and "Offline" in text(listing)
     assert "No vehicles" in text(create_vehicle_list([]))

@@ -42,13 +42,18 @@ def test_orders_of_the_day_only_and_scoped(session, sample: Sample) -> None:
     assert north == sorted(north, key=lambda o: (o.window_start, o.id))
 
 
+# Five minutes after the sample's fixes (09:00 Chicago): fresh.
+NOW = datetime(2026, 11, 27, 15, 5, tzinfo=UTC)
+
+
 def test_vehicles_with_state_or_depot_position_and_counts(session, sample: Sample) -> None:
-    vehicles = list_vehicle_markers(session, depot_ids=None, service_date=sample.today)
+    vehicles = list_vehicle_markers(session, depot_ids=None, service_date=sample.today, now=NOW)
     by_name = {v.name: v for v in vehicles}
     assert set(by_name) == {"VAN-1", "VAN-2", "TRK-1", "VAN-3"}
     assert by_name["VAN-1"].status == "driving" and by_name["VAN-1"].recorded_at is not None
+    assert by_name["VAN-1"].activity == "moving"
     # VAN-3 has no state yet: it sits at its depot.
-    assert by_name["VAN-3"].status == "idle"
+    assert by_name["VAN-3"].status == "idle" and by_name["VAN-3"].activity == "parked"
     assert (by_name["VAN-3"].lat, by_name["VAN-3"].lon) == (41.82, -87.66)
     assert sum(v.orders_total for v in vehicles) == len(
         [
@@ -58,7 +63,9 @@ def test_vehicles_with_state_or_depot_position_and_counts(session, sample: Sampl
         ]
     )
     assert all(v.orders_done <= v.orders_total for v in vehicles)
-    scoped = list_vehicle_markers(session, depot_ids={sample.south_id}, service_date=sample.today)
+    scoped = list_vehicle_markers(
+        session, depot_ids={sample.south_id}, service_date=sample.today, now=NOW
+    )
     assert [v.name for v in scoped] == ["VAN-3"]
 
 

@@ -27,10 +27,10 @@ def vehicle(i: int, vtype: str = "cargo_van", active: bool = True) -> SimpleName
     )  # fmt: skip
 
 
-def state(i: int, status: str) -> VehicleMarker:
+def state(i: int, activity: str) -> VehicleMarker:
     return VehicleMarker(
-        i, f"V{i}", "cargo_van", "P", 1, "North", "UTC", 41.9, -87.6, None, None, status,
-        None, 6, 2, 4,
+        i, f"V{i}", "cargo_van", "P", 1, "North", "UTC", 41.9, -87.6, None, None, "idle",
+        None, 6, 2, 4, activity,
     )  # fmt: skip
 
 
@@ -42,14 +42,14 @@ def test_formatting_helpers() -> None:
 
 def test_vehicles_table_rows() -> None:
     table = create_vehicles_table(
-        [vehicle(1), vehicle(2, "box_truck", active=False)], {1: state(1, "driving")}, {1: "North"}
+        [vehicle(1), vehicle(2, "box_truck", active=False)], {1: state(1, "moving")}, {1: "North"}
     )
     rows = [c for c in by_class(table, "data-table")[0].children[1].children]
     assert len(rows) == 2
     first, second = text(rows[0]), text(rows[1])
     assert "Cargo van" in first and "North" in first and "1,400 kg" in first
     assert "$0.55/km" in first and "13.0" in first and "07:00–17:00" in first
-    assert "liftgate" in first and "Driving" in first and "2/6" in first
+    assert "liftgate" in first and "Moving" in first and "2/6" in first
     assert "Box truck" in second and "Inactive" in second
 
 
@@ -70,7 +70,7 @@ def test_drivers_table() -> None:
 def test_kpis() -> None:
     kpis = create_fleet_kpis(
         [vehicle(1), vehicle(2, "box_truck"), vehicle(3, active=False)],
-        {1: state(1, "driving"), 2: state(2, "idle")},
+        {1: state(1, "moving"), 2: state(2, "parked")},
     )
     values = [c.children for c in by_class(kpis, "kpi-value")]
     assert values == ["2", "2,800 kg", "1", "12"]

@@ -10,14 +10,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Depot, Order, Route, Vehicle, VehicleState
+from backend.db.models import (
+    FINAL_ORDER_STATUSES,
+    ROUTES_ON_MAP,
+    Depot,
+    Order,
+    OrderStatus,
+    Route,
+    Vehicle,
+    VehicleState,
+)
+from backend.db.queries.fleet_state import VehicleActivity, vehicle_activity
 
-# About 100 m: a vehicle this close to its depot and not moving counts as parked there.
-PARKED_DEGREES = 0.001
-# Faster than this (m/s) a vehicle is on the move, whatever its last reported status.
-MOVING_SPEED = 0.5
 # Orders still to be served, per vehicle, in the side list.
-OPEN_STATUSES = ("new", "planned", "dispatched", "en_route", "arrived")
+OPEN_STATUSES = frozenset(OrderStatus) - FINAL_ORDER_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,11 @@ class OrderMarker:
 
 @dataclass(frozen=True, slots=True)
 class VehicleMarker:
-    """A vehicle with its last known position (its depot when none) and its day's workload."""
+    """A vehicle with its last known position (its depot when none) and its day's workload.
+
+    `status` is what the device last reported; `activity` is what every page shows (see
+    backend.db.queries.fleet_state).
+    """
 
     id: int
     name: str
@@ -72,10 +82,14 @@ class VehicleMarker:
     orders_total: int
     orders_done: int
     orders_open: int
-    # Idle at its depot (or never seen): the map lists it instead of stacking it on the depot.
-    parked: bool = False
+    activity: str = VehicleActivity.PARKED
     depot_lat: float | None = None
     depot_lon: float | None = None
+
+    @property
+    def parked(self) -> bool:
+        """At its depot (or never seen): the map lists it instead of stacking it on the depot."""
+        return self.activity == VehicleActivity.PARKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,15 +167,18 @@ def list_order_markers(
 
 
 def list_vehicle_markers(
-    session: Session, *, depot_ids: Collection[int] | None, service_date: date
+    session: Session, *, depot_ids: Collection[int] | None, service_date: date, now: datetime
 ) -> list[VehicleMarker]:
-    """Active vehicles with their latest state and order counts of the day (one statement)."""
+    """Active vehicles with their latest state and order counts of the day (one statement).
+
+    Each carries its activity at `now` (moving, stopped, parked, offline).
+    """
     counts = (
         select(
             Order.vehicle_id.label("vehicle_id"),
             func.count().label("total"),
-            func.sum(case((Order.status == "delivered", 1), else_=0)).label("done"),
-            func.sum(case((Order.status.in_(OPEN_STATUSES), 1), else_=0)).label("open"),
+            func.sum(case((Order.status == OrderStatus.DELIVERED, 1), else_=0)).label("done"),
+            func.sum(case((Order.status.in_(sorted(OPEN_STATUSES)), 1), else_=0)).label("open"),
         )
         .where(Order.service_date == service_date, Order.vehicle_id.is_not(None))
         .group_by(Order.vehicle_id)
@@ -179,11 +196,15 @@ def list_vehicle_markers(
         stmt = stmt.where(Vehicle.depot_id.in_(sorted(depot_ids)))
     rows = []
     for vehicle, depot, state, total, done, open_ in session.execute(stmt):
-        parked = state is None or (
-            state.status in ("idle", "offline")
-            and (state.speed or 0.0) <= MOVING_SPEED
-            and abs(state.lat - depot.lat) < PARKED_DEGREES
-            and abs(state.lon - depot.lon) < PARKED_DEGREES * 1.4
+        activity = vehicle_activity(
+            now=now,
+            recorded_at=state.recorded_at if state else None,
+            lat=state.lat if state else depot.lat,
+            lon=state.lon if state else depot.lon,
+            speed=state.speed if state else None,
+            reported=state.status if state else None,
+            depot_lat=depot.lat,
+            depot_lon=depot.lon,
         )
         rows.append(
             VehicleMarker(
@@ -203,7 +224,7 @@ def list_vehicle_markers(
                 orders_total=int(total or 0),
                 orders_done=int(done or 0),
                 orders_open=int(open_ or 0),
-                parked=parked,
+                activity=activity,
                 depot_lat=depot.lat,
                 depot_lon=depot.lon,
             )
@@ -218,12 +239,10 @@ def list_route_lines(
     service_date: date,
     response_id: str | None = None,
 ) -> list[RouteLine]:
-    """The day's driven routes (planned, active, completed) or one proposed plan's routes."""
+    """The day's accepted routes (`ROUTES_ON_MAP`) or, by `response_id`, one plan's routes."""
     # Proposed plans stay stored for comparison; the map shows one only when asked for it.
     which = (
-        Route.response_id == response_id
-        if response_id
-        else Route.status.in_(("planned", "active", "completed"))
+        Route.response_id == response_id if response_id else Route.status.in_(sorted(ROUTES_ON_MAP))
     )
     stmt = (
         select(Route.id, Route.vehicle_id, Vehicle.name, Route.status, Route.geometry)
