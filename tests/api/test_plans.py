@@ -12,7 +12,7 @@ from backend.auth.tokens import issue_token
 from backend.auth.users import create_user
 from backend.config import load_settings
 from backend.db.migrate import upgrade
-from backend.db.models import Order, Route
+from backend.db.models import Depot, OptimizationRequest, Order, Route, Vehicle
 from factories import DAY, seed_small_day
 
 
@@ -135,3 +135,136 @@ def test_scope_and_roles(plans_app) -> None:
     missing = _client(plans_app, "disp")("GET", "/api/v1/plans/" + "0" * 32)
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
     assert _client(plans_app, "disp")("GET", "/api/v1/plans/not-an-id").status_code == 422
+
+
+def _south_van(plans_app) -> int:
+    """A depot the dispatcher has no part in, with one van; returns the van's id."""
+    runtime = plans_app.server.extensions["fleet"]
+    with runtime.db.session() as session:
+        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
+        session.add(south)
+        session.flush()
+        template = session.scalars(select(Vehicle)).first()
+        van = Vehicle(
+            name="SOUTH-VAN",
+            vehicle_type=template.vehicle_type,
+            depot_id=south.id,
+            start_depot_id=south.id,
+            end_depot_id=south.id,
+            capacity=template.capacity,
+            fuel_l_per_km=template.fuel_l_per_km,
+            cost_per_km=template.cost_per_km,
+            cost_per_hour=template.cost_per_hour,
+            shift_start=template.shift_start,
+            shift_end=template.shift_end,
+        )
+        session.add(van)
+        session.flush()
+        return van.id
+
+
+def test_vehicles_of_another_depot_or_unknown_are_refused_before_any_job(plans_app) -> None:
+    """The probe: depot A's dispatcher names depot B's van; it gets what an unknown id gets."""
+    south_van = _south_van(plans_app)
+    call = _client(plans_app, "disp")
+    for vehicle_ids in ([south_van], [2**31 - 1]):
+        response = call(
+            "POST",
+            "/api/v1/plans",
+            json={
+                "depot_id": plans_app.depot_id,
+                "service_date": DAY.isoformat(),
+                "vehicle_ids": vehicle_ids,
+            },
+        )
+        assert response.status_code == 422, response.json
+        assert response.json["error"]["field"] == "vehicle_ids"
+        assert "SOUTH" not in response.get_data(as_text=True)
+    runtime = plans_app.server.extensions["fleet"]
+    with runtime.db.session() as session:
+        assert session.scalars(select(OptimizationRequest)).all() == []  # nothing pending
+
+
+def test_remaining_without_an_active_plan_is_refused_up_front(plans_app) -> None:
+    response = _client(plans_app, "disp")(
+        "POST",
+        "/api/v1/plans",
+        json={"depot_id": plans_app.depot_id, "service_date": DAY.isoformat(), "mode": "remaining"},
+    )
+    assert response.status_code == 422 and response.json["error"]["field"] == "mode"
+
+
+def test_following_a_job_changes_nothing(plans_app) -> None:
+    """GET is read-only: a job silent for hours stays as it is until the reaper sees it."""
+    from datetime import timedelta
+
+    from backend.services.planning import PlanRequest, record_pending
+
+    runtime = plans_app.server.extensions["fleet"]
+    long_ago = runtime.clock.now() - timedelta(hours=5)
+    with runtime.db.session() as session:
+        principal = _principal(session, "disp")
+        record_pending(
+            session,
+            request_id="a" * 32,
+            request=PlanRequest(depot_id=plans_app.depot_id, service_date=DAY),
+            principal=principal,
+            now=long_ago,
+        )
+    call = _client(plans_app, "disp")
+    for _ in range(2):
+        body = call("GET", "/api/v1/plans/" + "a" * 32).json
+        assert body["status"] == "pending"
+    with runtime.db.session() as session:
+        row = session.get(OptimizationRequest, "a" * 32)
+        assert row.status == "pending" and row.updated_at == long_ago
+
+
+def _principal(session, username: str):
+    from backend.auth.users import principal_for
+    from backend.db.models import User
+
+    return principal_for(session.scalars(select(User).where(User.username == username)).one())
+
+
+@pytest.mark.redis
+def test_a_celery_job_message_carries_the_id_and_no_secret(data_dir: Path, redis_url) -> None:
+    """What reaches Redis for a job: the request id, never the settings or their secrets."""
+    import redis
+
+    from backend.jobs.planning import start_plan_job
+
+    broker = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: no worker listens
+    client = redis.Redis.from_url(broker)
+    client.delete("celery")
+    settings = load_settings(
+        DATA_DIR=str(data_dir),
+        REDIS_URL=broker,
+        BACKGROUND_JOBS="celery",
+        SECRET_KEY="top-secret-signing-key-0123456789",
+        DATABASE_URL="postgresql+psycopg://fleet:db-password-42@127.0.0.1:5432/fleet",
+    )
+    try:
+        start_plan_job(settings, "b" * 32)
+        messages = b"".join(client.lrange("celery", 0, -1)).decode()
+    finally:
+        client.delete("celery")
+        client.close()
+    assert "b" * 32 in messages
+    import base64
+    import json
+
+    body = base64.b64decode(json.loads(messages)["body"]).decode()
+    assert json.loads(body)[0] == ["b" * 32]  # the task's arguments: the id alone
+    for secret in ("top-secret-signing-key", "db-password-42", "DATA_DIR", str(data_dir)):
+        assert secret not in messages and secret not in body
+
+
+def test_a_subprocess_job_gets_its_settings_from_its_environment(data_dir: Path) -> None:
+    """The command line of a job process names no setting; its environment has them."""
+    from backend.config import settings_environment
+
+    settings = load_settings(DATA_DIR=str(data_dir), SECRET_KEY="k" * 40, DEMO=False)
+    env = settings_environment(settings)
+    assert env["DATA_DIR"] == str(data_dir) and env["SECRET_KEY"] == "k" * 40
+    assert load_settings(**env) == settings  # the child reads back exactly these settings

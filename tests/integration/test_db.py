@@ -215,6 +215,7 @@ def test_optimization_request_upsert_and_queries(database: Database) -> None:
                 "delivery_locations": [{"lat": 41.9, "lon": -87.6}],
                 "status": "pending",
             },
+            now=T0,
         )
         upsert_request(
             session,
@@ -226,6 +227,7 @@ def test_optimization_request_upsert_and_queries(database: Database) -> None:
                 "status": "completed",
                 "meta": {"by": "test"},
             },
+            now=T0 + timedelta(minutes=5),
         )
         for i, score in enumerate([0.8, 0.93]):
             session.add(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
-from backend.auth.permissions import make_principal
+from backend.auth.users import create_user, principal_for
 from backend.config import load_settings
 from backend.db.migrate import upgrade
 from backend.realtime import get_realtime, handle_frame
@@ -30,7 +31,16 @@ def socket_app(data_dir: Path):
 
 
 def _connection(runtime, role: str, depot_ids) -> Connection:
-    principal = make_principal(user_id=1, username="u", role=role, depot_ids=depot_ids)
+    # A real user: the planning job checks its requester against the database.
+    with runtime.db.session() as session:
+        user = create_user(
+            session,
+            username=f"{role}-{uuid.uuid4().hex[:8]}",
+            password="pw-long-enough",
+            role=role,
+            depot_ids=depot_ids,
+        )
+        principal = principal_for(user)
     return Connection(principal=principal, config=RealtimeConfig(), service=get_realtime(runtime))
 
 
@@ -113,27 +123,77 @@ def test_cancel_stops_the_job_and_keeps_its_best_plan(socket_app) -> None:
         ({"depotId": 1, "serviceDate": "2026-11-27", "timeLimit": 0}, "timeLimitS"),
         ({"depotId": 1, "serviceDate": "2026-11-27", "timeLimit": True}, "timeLimit"),
         ({"depotId": 1, "serviceDate": "2026-11-27", "vehicleIds": ["x"]}, "vehicleIds"),
-        ({"depotId": 99, "serviceDate": "2026-11-27"}, "depotId"),
+        ({"depotId": 1, "serviceDate": "2026-11-27", "vehicleIds": [2**31 - 1]}, "vehicleIds"),
     ],
 )
 def test_bad_requests_get_an_error_naming_the_field(socket_app, message, field) -> None:
     runtime, depot_id = socket_app
-    # An admin sees every depot, so depot 99 is refused for not existing.
-    role = "admin" if message["depotId"] == 99 else "dispatcher"
-    connection = _connection(runtime, role, [depot_id])
+    connection = _connection(runtime, "dispatcher", [depot_id])
     replies = _send(connection, {"type": "route_optimization_request", **message})
     assert replies[0]["type"] == "error" and replies[0]["errorCode"] == "invalid_message"
     assert replies[0].get("field") == field, replies[0]
 
 
+def test_unknown_depot_reads_as_not_found_like_rest(socket_app) -> None:
+    runtime, _ = socket_app
+    admin = _connection(runtime, "admin", [])
+    replies = _send(
+        admin, {"type": "route_optimization_request", "depotId": 99, "serviceDate": "2026-11-27"}
+    )
+    assert replies[0]["errorCode"] == "not_found" and replies[0]["field"] == "depotId"
+
+
+def test_a_vehicle_of_another_depot_is_refused(socket_app) -> None:
+    """The probe over the socket: depot A's dispatcher names depot B's van in vehicleIds."""
+    from sqlalchemy import select
+
+    from backend.db.models import Depot, OptimizationRequest, Vehicle
+
+    runtime, depot_id = socket_app
+    with runtime.db.session() as session:
+        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
+        session.add(south)
+        session.flush()
+        template = session.scalars(select(Vehicle)).first()
+        van = Vehicle(
+            name="SOUTH-VAN",
+            vehicle_type=template.vehicle_type,
+            depot_id=south.id,
+            start_depot_id=south.id,
+            end_depot_id=south.id,
+            capacity=template.capacity,
+            fuel_l_per_km=template.fuel_l_per_km,
+            cost_per_km=template.cost_per_km,
+            cost_per_hour=template.cost_per_hour,
+            shift_start=template.shift_start,
+            shift_end=template.shift_end,
+        )
+        session.add(van)
+        session.flush()
+        van_id = van.id
+    connection = _connection(runtime, "dispatcher", [depot_id])
+    replies = _send(
+        connection,
+        {
+            "type": "route_optimization_request",
+            "depotId": depot_id,
+            "serviceDate": DAY.isoformat(),
+            "vehicleIds": [van_id],
+        },
+    )
+    assert replies[0]["errorCode"] == "invalid_message" and replies[0]["field"] == "vehicleIds"
+    with runtime.db.session() as session:
+        assert session.scalars(select(OptimizationRequest)).all() == []
+
+
 def test_other_depots_and_drivers_are_refused(socket_app) -> None:
     runtime, depot_id = socket_app
-    outsider = _connection(runtime, "dispatcher", [depot_id + 1])
+    outsider = _connection(runtime, "dispatcher", [])  # a dispatcher of no depot
     replies = _send(
         outsider,
         {"type": "route_optimization_request", "depotId": depot_id, "serviceDate": DAY.isoformat()},
     )
-    assert replies[0]["errorCode"] == "invalid_message" and replies[0]["field"] == "depotId"
+    assert replies[0]["errorCode"] == "not_found" and replies[0]["field"] == "depotId"
     driver = _connection(runtime, "driver", [depot_id])
     replies = _send(
         driver,
