@@ -18,8 +18,8 @@ from backend.clock import FixedClock
 from backend.config import load_settings
 from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
-from backend.realtime import get_realtime
 from backend.jobs.control import JobControl
+from backend.realtime import get_realtime
 from callbacks.optimize import accept, make_run_job, show_result, start_optimize, stop_optimize
 from factories import DAY, at_hour, seed_small_day
 
