@@ -1,7 +1,9 @@
 """The message bus between workers: one interface, in-process or Redis pub/sub.
 
-Channels are named `depot:<id>:<kind>` (kinds: positions, events, notifications, routes).
-Payloads are text; each worker's hub subscribes to `depot:*` and fans out to its own sockets.
+Channels are named `depot:<id>:<kind>` (kinds: positions, events, notifications, routes,
+vehicles) for what belongs to one depot, and `room:<room>:<kind>` for what is addressed to a
+fleet-wide room (`global`, or a role's: `dispatchers`, `drivers`, `managers`). Payloads are text;
+each worker's hub subscribes to both patterns and fans out to its own sockets.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from backend.config import Settings
 log = logging.getLogger("realtime.bus")
 
 Handler = Callable[[str, str], None]
-CHANNEL_PATTERN = "depot:*"
+CHANNEL_PATTERNS = ("depot:*", "room:*")
 
 
 def depot_channel(depot_id: int | None, kind: str) -> str:
     """The channel of a depot's messages of one kind (`depot:0:...` for vehicles without one)."""
     return f"depot:{depot_id or 0}:{kind}"
+
+
+def room_channel(room: str, kind: str) -> str:
+    """The channel of a fleet-wide room's messages of one kind."""
+    return f"room:{room}:{kind}"
 
 
 class Bus(Protocol):
@@ -31,7 +38,7 @@ class Bus(Protocol):
         """Send `payload` to the subscribers of `channel`; never raises."""
 
     def subscribe(self, handler: Handler) -> None:
-        """Call `handler(channel, payload)` for every message on `depot:*`."""
+        """Call `handler(channel, payload)` for every message on `depot:*` and `room:*`."""
 
     def close(self) -> None:
         """Stop delivering and release connections."""
@@ -94,7 +101,7 @@ class RedisBus:
         while not self._stopped.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.psubscribe(CHANNEL_PATTERN)
+                pubsub.psubscribe(*CHANNEL_PATTERNS)
                 self.connected.set()
                 delay = 0.2
                 while not self._stopped.is_set():

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from backend.db.models import Role
@@ -34,8 +33,9 @@ from backend.realtime.protocol import (
     ProtocolError,
     error_frame,
     format_timestamp,
+    parse_event_time,
+    parse_id,
     parse_position,
-    parse_timestamp,
 )
 
 log = logging.getLogger("realtime.handler")
@@ -116,9 +116,7 @@ def acknowledgment(kind: str, request_id: Any, **fields: Any) -> Outgoing:
 def _target_vehicle(connection: Connection, message: dict[str, Any]) -> tuple[int, int | None]:
     """The vehicle a message is about and its depot; a driver only ever speaks for its own."""
     principal = connection.principal
-    requested = message.get("vehicleId")
-    if requested is not None and (isinstance(requested, bool) or not isinstance(requested, int)):
-        raise ProtocolError(INVALID_MESSAGE, "vehicleId must be an integer", field="vehicleId")
+    requested = _optional_id(message, "vehicleId")
     if principal.role == Role.DRIVER:
         if principal.vehicle_id is None:
             raise ProtocolError(INVALID_CONNECTION, "this connection is not bound to a vehicle")
@@ -152,7 +150,7 @@ def _location_update(
         raise ProtocolError(
             PAYLOAD_TOO_LARGE, f"at most {connection.config.max_batch} positions per message"
         )
-    now = datetime.now(UTC)
+    now = connection.service.clock.now()
     replies: list[Outgoing] = []
     good: list[tuple[PositionFix, int | None]] = []
     for index, item in enumerate(items):
@@ -199,8 +197,9 @@ def _route_event(
             f"eventType must be one of {', '.join(sorted(ROUTE_EVENT_TYPES))}",
             field="eventType",
         )
-    occurred = message.get("occurredAt")
-    occurred_at = datetime.now(UTC) if occurred is None else parse_timestamp(occurred, "occurredAt")
+    service = connection.service
+    now = service.clock.now()
+    occurred_at = parse_event_time(message.get("occurredAt"), now=now)
     data = message.get("data")
     if data is not None and (not isinstance(data, dict) or len(json.dumps(data)) > 4000):
         raise ProtocolError(INVALID_MESSAGE, "data must be an object under 4 KB", field="data")
@@ -215,9 +214,7 @@ def _route_event(
     if lat is not None:
         # Reuse the position rules for the coordinates.
         check = {"seq": 0, "recordedAt": format_timestamp(occurred_at), "lat": lat, "lon": lon}
-        parse_position(
-            check, vehicle_id=vehicle_id, now=datetime.now(UTC), config=connection.config
-        )
+        parse_position(check, vehicle_id=vehicle_id, now=now, config=connection.config)
     event = RouteEventInput(
         vehicle_id=vehicle_id,
         event_type=event_type,
@@ -229,16 +226,20 @@ def _route_event(
         data=data,
         client_event_id=client_event_id,
     )
-    service = connection.service
+    principal = connection.principal
     with service.sessions() as session:
         recorded = record_route_event(
-            session, event=event, reported_by=connection.principal.user_id
+            session,
+            event=event,
+            reported_by=principal.user_id,
+            depot_ids=principal.depot_filter(),
+            now=now,
         )
     # Published only now that the transaction has committed.
-    if recorded.event_frame is not None:
-        service.publish(recorded.depot_id, "events", recorded.event_frame)
+    for kind, frame in recorded.frames:
+        service.publish(recorded.depot_id, kind, frame)
     if recorded.notification_frame is not None:
-        service.publish(recorded.depot_id, "notifications", recorded.notification_frame)
+        service.publish_notification(recorded.notification_frame)
     return [
         acknowledgment(
             "route_event",
@@ -253,11 +254,7 @@ def _route_event(
 
 def _optional_id(message: dict[str, Any], name: str) -> int | None:
     value = message.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ProtocolError(INVALID_MESSAGE, f"{name} must be a positive integer", field=name)
-    return value
+    return None if value is None else parse_id(value, name)
 
 
 def _subscription(subscription: str) -> MessageHandler:
@@ -327,7 +324,8 @@ def _optimization(
 
 def _ping(connection: Connection, message: dict[str, Any], request_id: Any) -> list[Outgoing]:
     # The pong is the ping's acknowledgment (it carries the requestId).
-    frame: Outgoing = {"type": "pong", "serverTime": format_timestamp(datetime.now(UTC))}
+    now = connection.service.clock.now()
+    frame: Outgoing = {"type": "pong", "serverTime": format_timestamp(now)}
     if request_id is not None:
         frame["requestId"] = request_id
     return [frame]

@@ -19,10 +19,26 @@ from backend.auth.permissions import Principal
 from backend.realtime import metrics
 from backend.realtime.protocol import CLOSE_TRY_AGAIN, RealtimeConfig
 
-# What a connection can receive, each switched by a subscription message.
+# What a connection can receive, each switched by a subscription message. These are the
+# channels of the original design: `vehicle-updates` (positions and vehicle status),
+# `route-updates` (plans, routes, events, orders) and `global-notifications`.
 POSITIONS = "positions"
 ROUTE_STATUS = "route_status"
 NOTIFICATIONS = "notifications"
+
+# Fleet-wide rooms: `global` holds everyone, the role rooms the users of one role (admins sit
+# with the managers). Only messages that belong to no depot are sent to them, so depot scope
+# is never widened by a role room.
+GLOBAL_ROOM = "global"
+ROLE_ROOMS = {
+    "driver": "drivers",
+    "dispatcher": "dispatchers",
+    "manager": "managers",
+    "admin": "managers",
+}
+FLEET_ROOMS = frozenset({GLOBAL_ROOM, *ROLE_ROOMS.values()})
+# Which subscription a message kind of the bus needs (anything else: ROUTE_STATUS).
+KIND_SUBSCRIPTIONS = {"notifications": NOTIFICATIONS, "vehicles": POSITIONS}
 
 _ids = itertools.count(1)
 
@@ -189,20 +205,23 @@ class Hub:
                 connection.send(frame)
 
     def on_bus_message(self, channel: str, payload: str) -> None:
-        """Route a bus message (`depot:<id>:<kind>`) to this process's sockets."""
-        _, depot_text, kind = channel.split(":", 2)
-        depot_id = int(depot_text)
+        """Route a bus message (`depot:<id>:<kind>` or `room:<room>:<kind>`) to the sockets."""
+        scope, target, kind = channel.split(":", 2)
+        subscription = KIND_SUBSCRIPTIONS.get(kind, ROUTE_STATUS)
+        if scope == "room":
+            if target in FLEET_ROOMS and kind != "positions":
+                self.deliver([target], subscription, payload)
+            return
+        depot_id = int(target)
         if kind == "positions":
             self.deliver_positions(depot_id, payload.split("\n"))
             return
         rooms = [f"depot_{depot_id}", "depot_*"]
-        if kind == "notifications":
-            self.deliver(rooms, NOTIFICATIONS, payload)
-            return
-        # Drivers are not in depot rooms: they hear what names their vehicle (an event about
-        # it, a plan with it in `vehicleIds`), not the whole depot.
-        rooms.extend(f"vehicle_{v}" for v in _frame_vehicles(payload))
-        self.deliver(rooms, ROUTE_STATUS, payload)
+        if kind != "notifications":
+            # Drivers are not in depot rooms: they hear what names their vehicle (an event
+            # about it, a plan with it in `vehicleIds`, its route), not the whole depot.
+            rooms.extend(f"vehicle_{v}" for v in _frame_vehicles(payload))
+        self.deliver(rooms, subscription, payload)
 
     def reap_stuck(self, now: float, send_timeout_s: float) -> list[Connection]:
         """Connections whose current send has been blocked longer than `send_timeout_s`."""
@@ -219,7 +238,11 @@ class Hub:
 def _frame_vehicles(frame: str) -> list[int]:
     try:
         message = json.loads(frame)
-        ids = [message.get("event", {}).get("vehicleId"), *(message.get("vehicleIds") or [])]
+        ids = [
+            message.get("vehicleId"),
+            message.get("event", {}).get("vehicleId"),
+            *(message.get("vehicleIds") or []),
+        ]
     except (ValueError, AttributeError, TypeError):
         return []
     return [v for v in ids if isinstance(v, int) and not isinstance(v, bool)]

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.db.base import utcnow
+from backend.clock import SYSTEM_CLOCK, Clock
 from backend.realtime import metrics
 from backend.realtime.bus import Bus, depot_channel
 from backend.realtime.protocol import PositionFix, encode_json, position_record
@@ -79,7 +79,7 @@ PG_ARRAY_TYPES = {
 }
 
 
-def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
+def persist_positions(session: Session, fixes: list[PositionFix], *, received_at: datetime) -> None:
     """Insert fixes (a resend stores nothing twice) and move vehicle_state forward only.
 
     Written as SQL text on purpose: this is the hottest write of the app, and SQLAlchemy's
@@ -91,7 +91,7 @@ def persist_positions(session: Session, fixes: list[PositionFix]) -> None:
     postgres = connection.dialect.name == "postgresql"
     # SQLite keeps naive UTC text in SQLAlchemy's format; PostgreSQL takes aware datetimes.
     stamp: Callable[[datetime], Any] = (lambda t: t) if postgres else _sqlite_timestamp
-    now = stamp(utcnow())
+    now = stamp(received_at)
     rows = [
         (
             f.vehicle_id,
@@ -155,8 +155,10 @@ class PositionWriter:
         *,
         capacity: int = 200_000,
         batch_size: int = 5000,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._sessions = sessions
+        self._clock = clock
         self._bus = bus
         self._capacity = capacity
         self._batch_size = batch_size
@@ -236,7 +238,7 @@ class PositionWriter:
             started = time.perf_counter()
             try:
                 with self._sessions() as session:
-                    persist_positions(session, fixes)
+                    persist_positions(session, fixes, received_at=self._clock.now())
                 break
             except Exception as exc:
                 metrics.WRITER_FAILURES.inc()

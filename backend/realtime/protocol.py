@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.auth.permissions import DEFAULT_ROLE_PERMISSIONS
+from backend.services import MAX_ID
 
 SERVER_VERSION = "1.0"
 PROTOCOLS = ("route_optimization", "vehicle_tracking", "notification")
@@ -40,6 +41,8 @@ INVALID_CONNECTION = "invalid_connection"
 SERVER_BUSY = "server_busy"
 UNAVAILABLE = "unavailable"
 INTERNAL_ERROR = "internal_error"
+INVALID_TRANSITION = "invalid_transition"  # the order's lifecycle does not allow the event
+TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"  # occurredAt too far from the server's now
 
 # Close codes: 1008 refuses an unauthenticated upgrade; 1013 asks a slow consumer to come back.
 CLOSE_POLICY = 1008
@@ -79,6 +82,12 @@ SIGNIFICANT_EVENT_TYPES = frozenset(
 )
 ORDER_EVENT_STATUS = {"arrived": "arrived", "delivered": "delivered", "failed": "failed"}
 
+# The window around the server's `now` a reported event may fall in: a phone's clock drifts a
+# little, and a backlog resent after a day offline is still history worth keeping; a date in
+# 1970 or 2099 is a broken clock, never an event.
+EVENT_MAX_FUTURE = timedelta(minutes=5)
+EVENT_MAX_AGE = timedelta(hours=48)
+
 
 @dataclass(frozen=True)
 class RealtimeConfig:
@@ -91,7 +100,7 @@ class RealtimeConfig:
     rate_burst: float = 60.0
     ping_interval_s: float = 25.0
     send_timeout_s: float = 20.0
-    position_frame_interval_s: float = 0.025  # at most 40 position frames/s per dashboard
+    fanout_max_fps: float = 10.0  # position frames a second per dashboard (WS_FANOUT_MAX_FPS)
     event_backlog: int = 2000  # undelivered events before a consumer is disconnected
     writer_queue: int = 200_000
     writer_batch: int = 5000
@@ -105,6 +114,20 @@ class RealtimeConfig:
     message_permissions: Mapping[str, str | None] = field(
         default_factory=lambda: dict(MESSAGE_PERMISSIONS)
     )
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> RealtimeConfig:
+        """The defaults with what the settings configure (WS_FANOUT_MAX_FPS, WS_ALLOWED_ORIGINS)."""
+        values: dict[str, Any] = {
+            "fanout_max_fps": settings.ws_fanout_max_fps,
+            "allowed_origins": settings.allowed_ws_origins,
+        }
+        return cls(**(values | overrides))
+
+    @property
+    def position_frame_interval_s(self) -> float:
+        """The least time between two position frames to one dashboard."""
+        return 1.0 / self.fanout_max_fps
 
 
 class ProtocolError(Exception):
@@ -165,6 +188,28 @@ def _number(item: Mapping[str, Any], name: str, low: float, high: float, require
     return float(value)
 
 
+def parse_id(value: Any, name: str) -> int:
+    """A database id (1 .. 2**31-1): a larger number would overflow the column, not be unknown."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise ProtocolError(INVALID_MESSAGE, f"{name} must be an id from 1 to {MAX_ID}", field=name)
+    return value
+
+
+def parse_event_time(value: Any, *, now: datetime, name: str = "occurredAt") -> datetime:
+    """When an event happened (default `now`); refused outside EVENT_MAX_AGE / EVENT_MAX_FUTURE."""
+    if value is None:
+        return now
+    at = parse_timestamp(value, name)
+    if not now - EVENT_MAX_AGE <= at <= now + EVENT_MAX_FUTURE:
+        raise ProtocolError(
+            TIMESTAMP_OUT_OF_RANGE,
+            f"{name} must lie between {EVENT_MAX_AGE} before and {EVENT_MAX_FUTURE} after the "
+            f"server's time ({format_timestamp(now)})",
+            field=name,
+        )
+    return at
+
+
 def parse_timestamp(value: Any, name: str = "recordedAt") -> datetime:
     """An ISO 8601 string with offset (or Z) or epoch milliseconds, as aware UTC."""
     if isinstance(value, str) and 10 <= len(value) <= 40:
@@ -174,7 +219,10 @@ def parse_timestamp(value: Any, name: str = "recordedAt") -> datetime:
             raise ProtocolError(INVALID_MESSAGE, f"{name} is not ISO 8601", field=name) from None
         if parsed.tzinfo is None:
             raise ProtocolError(INVALID_MESSAGE, f"{name} needs a UTC offset", field=name)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 lies past the year 9999 in UTC
+            raise ProtocolError(INVALID_MESSAGE, f"{name} is out of range", field=name) from None
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         if 0 < value < 1e14:
             return datetime.fromtimestamp(value / 1000.0, UTC)

@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
 from flask_sock import Sock
+from simple_websocket import ConnectionClosed
 from sqlalchemy import select
 from wsproto.events import Ping, TextMessage
+from wsproto.utilities import LocalProtocolError
 
 from backend.auth.permissions import Principal
 from backend.auth.tokens import user_for_token
@@ -51,8 +53,10 @@ def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = N
 
     Call it before the auth guard is installed: it resolves the socket's user first.
     """
-    config = config or RealtimeConfig()
-    service = RealtimeService(runtime.db.session, make_bus(runtime.settings), config)
+    config = config or RealtimeConfig.from_settings(runtime.settings)
+    service = RealtimeService(
+        runtime.db.session, make_bus(runtime.settings), config, clock=runtime.clock
+    )
     setattr(runtime, RUNTIME_ATTRIBUTE, service)
     # Optimization messages start the same planning jobs as POST /api/v1/plans.
     service.optimizer = SocketOptimizer(runtime)
@@ -127,14 +131,41 @@ def _finish(ws: Any) -> None:
         pass
 
 
+class SocketClosed(Exception):
+    """The peer closed the socket while we still had something to send."""
+
+
+def _encoder(ws: Any) -> Callable[[Any], bytes]:
+    encode = ws.ws.send
+
+    def frame(event: Any) -> bytes:
+        try:
+            data: bytes = encode(event)
+        except LocalProtocolError:
+            # The peer's close arrived first: wsproto refuses to send, and its message would
+            # hold the whole frame (a fleet's snapshot). Closing first is normal, not an error.
+            raise SocketClosed from None
+        return data
+
+    return frame
+
+
 def _text_sender(ws: Any) -> Callable[[str], None]:
     # ws.send() uses sock.send(), which may write part of a large frame: send it all.
-    encode, sendall = ws.ws.send, ws.sock.sendall
+    encode, sendall = _encoder(ws), ws.sock.sendall
 
     def send(text: str) -> None:
         sendall(encode(TextMessage(data=text)))
 
     return send
+
+
+def _close(ws: Any, code: int, reason: str) -> None:
+    # The peer may have closed (or vanished) at the same moment: nothing is left to tell it.
+    try:
+        ws.close(code, reason)
+    except (OSError, LocalProtocolError, ConnectionClosed):
+        pass
 
 
 def _abort(ws: Any) -> Callable[[], None]:
@@ -171,6 +202,7 @@ def serve_socket(
     connection.subscriptions = initial_subscriptions(connection)
     service.hub.register(connection, initial_rooms(principal, depot_id))
     send_text = _text_sender(ws)
+    encode = _encoder(ws)
     connection.send(
         {
             "type": "welcome",
@@ -234,16 +266,17 @@ def serve_socket(
                     next_frame = now + interval
             connection.sending_since = 0.0
             if connection.close_request is not None:
-                ws.close(*connection.close_request)
+                _close(ws, *connection.close_request)
                 return
             if now >= next_ping:
                 if not ws.pong_received:
-                    ws.close(CLOSE_GOING_AWAY, "heartbeat timeout")
+                    _close(ws, CLOSE_GOING_AWAY, "heartbeat timeout")
                     return
                 ws.pong_received = False
-                ws.sock.sendall(ws.ws.send(Ping(payload=b"hb")))
+                ws.sock.sendall(encode(Ping(payload=b"hb")))
                 next_ping = now + config.ping_interval_s
-    except OSError:
+    except (OSError, SocketClosed):
+        # The peer went away mid-send; what was queued for it is of no use to anyone.
         return
     finally:
         connection.sending_since = 0.0

@@ -14,9 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.auth.permissions import Principal
+from backend.clock import SYSTEM_CLOCK, Clock
 from backend.db.models import Role, Vehicle, VehicleState
-from backend.realtime.bus import Bus, depot_channel
-from backend.realtime.hub import NOTIFICATIONS, POSITIONS, ROUTE_STATUS, Connection, Hub
+from backend.realtime.bus import Bus, depot_channel, room_channel
+from backend.realtime.hub import (
+    GLOBAL_ROOM,
+    NOTIFICATIONS,
+    POSITIONS,
+    ROLE_ROOMS,
+    ROUTE_STATUS,
+    Connection,
+    Hub,
+)
 from backend.realtime.ingest import PositionWriter
 from backend.realtime.protocol import (
     PositionFix,
@@ -35,13 +44,25 @@ Optimizer = Callable[[Connection, dict[str, Any]], list[dict[str, Any]]]
 class RealtimeService:
     """Everything a socket handler needs; started lazily by the first connection."""
 
-    def __init__(self, sessions: SessionFactory, bus: Bus, config: RealtimeConfig) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        bus: Bus,
+        config: RealtimeConfig,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.sessions = sessions
         self.bus = bus
         self.config = config
+        # Every "now" of the realtime layer comes from here, so tests can pin it.
+        self.clock = clock
         self.hub = Hub()
         self.writer = PositionWriter(
-            sessions, bus, capacity=config.writer_queue, batch_size=config.writer_batch
+            sessions,
+            bus,
+            capacity=config.writer_queue,
+            batch_size=config.writer_batch,
+            clock=clock,
         )
         self.optimizer: Optimizer | None = None
         self._started = False
@@ -83,6 +104,26 @@ class RealtimeService:
     def publish(self, depot_id: int | None, kind: str, message: dict[str, Any]) -> None:
         """Publish a message to a depot's room on every worker (after your commit)."""
         self.bus.publish(depot_channel(depot_id, kind), encode_json(message))
+
+    def publish_room(self, room: str, kind: str, message: dict[str, Any]) -> None:
+        """Publish to a fleet-wide room (`global`, `dispatchers`, `drivers`, `managers`).
+
+        Only for messages that belong to no depot: a role room spans every depot.
+        """
+        self.bus.publish(room_channel(room, kind), encode_json(message))
+
+    def publish_notification(self, frame: dict[str, Any]) -> None:
+        """Send a `notification` frame to whom it concerns (after your commit).
+
+        A depot's notification goes to that depot's room (each socket filters on `audience`);
+        one without a depot goes to the role rooms of its audience, or to `global` for all.
+        """
+        note = frame["notification"]
+        if note.get("depotId") is not None:
+            self.publish(note["depotId"], "notifications", frame)
+            return
+        for room in notification_rooms(note.get("audience")):
+            self.publish_room(room, "notifications", frame)
 
     def submit_positions(self, fixes: list[tuple[PositionFix, int | None]], ack: Any) -> bool:
         """Queue validated fixes for the writer (False when it is full)."""
@@ -128,16 +169,23 @@ class RealtimeService:
         return connection.vehicle_depots[vehicle_id]
 
 
+def notification_rooms(audience: Iterable[str] | None) -> list[str]:
+    """The fleet-wide rooms a depot-less notification for `audience` (roles) goes to."""
+    roles = set(audience or ())
+    if not roles or roles >= set(ROLE_ROOMS):
+        return [GLOBAL_ROOM]
+    return sorted({ROLE_ROOMS[role] for role in roles if role in ROLE_ROOMS})
+
+
 def initial_rooms(principal: Principal, depot_id: int | None) -> list[str]:
     """Rooms joined on connect from role and scope (`depot_*` stands for every depot)."""
-    rooms = ["global"]
+    rooms = [GLOBAL_ROOM]
+    if principal.role in ROLE_ROOMS:
+        rooms.append(ROLE_ROOMS[principal.role])
     if principal.role == Role.DRIVER:
-        rooms.append("drivers")
         if principal.vehicle_id is not None:
             rooms.append(f"vehicle_{principal.vehicle_id}")
         return rooms
-    if principal.role == Role.DISPATCHER:
-        rooms.append("dispatchers")
     depots = principal.depot_filter()
     rooms.extend(["depot_*"] if depots is None else [f"depot_{d}" for d in sorted(depots)])
     return rooms
@@ -150,8 +198,5 @@ def initial_subscriptions(connection: Connection) -> set[str]:
         (ROUTE_STATUS, "route:subscribe_status"),
         (NOTIFICATIONS, "notification:subscribe"),
     )
-    subscriptions = {name for name, permission in wanted if connection.can(permission)}
-    if connection.principal.role == Role.DRIVER:
-        # A driver hears about its own vehicle, not the whole depot's notifications.
-        subscriptions.discard(NOTIFICATIONS)
-    return subscriptions
+    # A driver is in no depot room, so notifications reach it only when addressed to drivers.
+    return {name for name, permission in wanted if connection.can(permission)}

@@ -3,12 +3,17 @@
 Each verb takes the caller's depot scope (`depot_ids`, None = every depot), validates everything
 before it writes, commits, and returns the stored order as `OrderOut`. A row outside the scope
 is reported as not found, so ids of other depots do not leak.
+
+The lifecycle is one: `lifecycle_path` walks ORDER_TRANSITIONS for the REST API (one step at a
+time) and for the drivers' route events over the socket (`advance_order_by_event`), which may
+only pass through the steps a phone never reports on its own.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -24,7 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db.base import utcnow
+from backend.clock import SYSTEM_CLOCK
 from backend.db.models import (
     FINAL_ORDER_STATUSES,
     ORDER_TRANSITIONS,
@@ -47,6 +52,11 @@ from backend.services import (
     Skill,
     Unit,
 )
+
+# Steps a driver's phone never reports on its own: taking the order along (dispatched) and
+# heading for its stop (en_route) are implied by its report of arriving there. Arriving is
+# never implied: "delivered" on an order nobody reported at its door is refused, as over REST.
+EVENT_IMPLIED_STEPS = frozenset({OrderStatus.DISPATCHED, OrderStatus.EN_ROUTE})
 
 MAX_TIME_WINDOWS = 5
 MAX_DEMAND_UNITS = 10
@@ -184,6 +194,62 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason | None = None
+
+
+def lifecycle_path(
+    current: OrderStatus,
+    target: OrderStatus,
+    *,
+    implied: Collection[OrderStatus] = frozenset(),
+) -> list[OrderStatus] | None:
+    """The statuses from `current` to `target` along ORDER_TRANSITIONS, or None if not allowed.
+
+    Every step is an edge of the table; the walk may pass only through `implied` statuses (none
+    for the API, so a change there is exactly one edge). Staying put is not a transition.
+    """
+    queue: deque[tuple[OrderStatus, list[OrderStatus]]] = deque([(current, [])])
+    seen = {current}
+    while queue:
+        status, path = queue.popleft()
+        for nxt in sorted(ORDER_TRANSITIONS[status]):
+            if nxt == target:
+                return [*path, nxt]
+            if nxt in implied and nxt not in seen:
+                seen.add(nxt)
+                queue.append((nxt, [*path, nxt]))
+    return None
+
+
+def _transition_error(current: OrderStatus, target: OrderStatus) -> ConflictError:
+    allowed = ORDER_TRANSITIONS[current]
+    return ConflictError(
+        f"an order that is {current} cannot become {target}",
+        field="status",
+        current=current.value,
+        allowed=sorted(s.value for s in allowed),
+    )
+
+
+def advance_order_by_event(
+    order: Order, target: OrderStatus, *, at: datetime, reason: str | None = None
+) -> list[OrderStatus]:
+    """Move `order` to `target` for a driver's report, stamping each step with `at`.
+
+    Raises ConflictError when the lifecycle does not lead there (nothing is changed then).
+    The caller holds the order's row (loaded for update) and commits.
+    """
+    current = OrderStatus(order.status)
+    path = lifecycle_path(current, target, implied=EVENT_IMPLIED_STEPS)
+    if path is None:
+        raise _transition_error(current, target)
+    for status in path:
+        order.status = status.value
+        stamp = STATUS_STAMPS.get(status)
+        if stamp is not None and getattr(order, stamp) is None:
+            setattr(order, stamp, at)
+    if target in (OrderStatus.FAILED, OrderStatus.CANCELLED) and reason:
+        order.failure_reason = reason[:120]
+    return path
 
 
 def _windows_json(windows: list[TimeWindow]) -> list[dict[str, str]]:
@@ -337,18 +403,17 @@ def change_order_status(
     order_id: int,
     status: OrderStatus,
     reason: str | None = None,
+    now: datetime | None = None,
 ) -> OrderOut:
-    """Move an order along ORDER_TRANSITIONS and stamp `<status>_at`; anything else conflicts."""
+    """Move an order one step along ORDER_TRANSITIONS and stamp `<status>_at` with `now`.
+
+    Anything else conflicts. `now` defaults to the system clock; callers with a runtime pass
+    `runtime.clock.now()`.
+    """
     order = _load_for_update(session, order_id, depot_ids)
     current = OrderStatus(order.status)
-    allowed = ORDER_TRANSITIONS[current]
-    if status not in allowed:
-        raise ConflictError(
-            f"an order that is {current} cannot become {status}",
-            field="status",
-            current=current.value,
-            allowed=sorted(s.value for s in allowed),
-        )
+    if lifecycle_path(current, status) is None:
+        raise _transition_error(current, status)
     if status is OrderStatus.DISPATCHED and order.vehicle_id is None:
         raise ConflictError(
             "assign a vehicle before dispatching the order",
@@ -357,7 +422,7 @@ def change_order_status(
         )
     values: dict[str, Any] = {"status": status.value}
     if status in STATUS_STAMPS:
-        values[STATUS_STAMPS[status]] = utcnow()
+        values[STATUS_STAMPS[status]] = now or SYSTEM_CLOCK.now()
     if status in (OrderStatus.FAILED, OrderStatus.CANCELLED) and reason:
         values["failure_reason"] = reason
     # Guarded on the status we read, so two concurrent changes cannot both succeed.
@@ -378,7 +443,12 @@ def change_order_status(
 
 
 def cancel_order(
-    session: Session, *, depot_ids: Collection[int] | None, order_id: int, reason: str | None = None
+    session: Session,
+    *,
+    depot_ids: Collection[int] | None,
+    order_id: int,
+    reason: str | None = None,
+    now: datetime | None = None,
 ) -> OrderOut:
     """Cancel an order through the lifecycle (an arrived or final order cannot be cancelled)."""
     return change_order_status(
@@ -387,4 +457,5 @@ def cancel_order(
         order_id=order_id,
         status=OrderStatus.CANCELLED,
         reason=reason,
+        now=now,
     )

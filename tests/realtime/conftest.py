@@ -14,10 +14,11 @@ import pytest
 
 from backend.auth.tokens import issue_token
 from backend.auth.users import create_user, principal_for
+from backend.clock import FixedClock
 from backend.config import load_settings
 from backend.db.engine import Database
 from backend.db.migrate import upgrade
-from backend.db.models import Depot, Order, User, Vehicle
+from backend.db.models import Depot, Order, Route, RouteStatus, RouteStop, User, Vehicle
 from backend.realtime.bus import InProcessBus
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import RealtimeConfig
@@ -34,6 +35,8 @@ class Fleet:
     users: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     orders: list[int] = field(default_factory=list)
+    route: int = 0  # vehicle 1's route of today (accepted, not started) with both orders
+    stops: list[int] = field(default_factory=list)  # its stops: start, the two orders, end
 
 
 def make_vehicle(depot_id: int, name: str) -> Vehicle:
@@ -53,7 +56,8 @@ def make_vehicle(depot_id: int, name: str) -> Vehicle:
 
 
 def seed_fleet(db: Database) -> Fleet:
-    """Two depots; vehicles 1-2 in the first, 3 in the second; a driver per vehicle."""
+    """Two depots; vehicles 1-2 in the first, 3 in the second; a driver per vehicle; vehicle 1
+    has today's route (planned: accepted, not started) through the two dispatched orders."""
     fleet = Fleet()
     with db.session() as session:
         north = Depot(name="North", lat=41.95, lon=-87.70)
@@ -111,6 +115,32 @@ def seed_fleet(db: Database) -> Fleet:
             session.add(order)
             session.flush()
             fleet.orders.append(order.id)
+        route = Route(
+            vehicle_id=vehicles[0].id,
+            depot_id=north.id,
+            service_date=today_in_city(),
+            status=RouteStatus.PLANNED.value,
+            planned_start_at=now,
+            planned_end_at=now + timedelta(hours=3),
+        )
+        stops = [(None, "start"), *((o, "delivery") for o in fleet.orders), (None, "end")]
+        for sequence, (order_id, kind) in enumerate(stops):
+            planned = now + timedelta(minutes=30 * sequence)
+            route.stops.append(
+                RouteStop(
+                    order_id=order_id,
+                    sequence=sequence,
+                    kind=kind,
+                    lat=41.9,
+                    lon=-87.68,
+                    planned_arrival_at=planned,
+                    planned_departure_at=planned + timedelta(minutes=5),
+                )
+            )
+        session.add(route)
+        session.flush()
+        fleet.route = route.id
+        fleet.stops = [stop.id for stop in route.stops]
     return fleet
 
 
@@ -155,9 +185,15 @@ def fleet(database: Database) -> Fleet:
 
 
 @pytest.fixture
-def service(database: Database) -> Iterator[RealtimeService]:
+def clock() -> FixedClock:
+    """The realtime service's clock, pinned to the moment the test starts (move it by hand)."""
+    return FixedClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def service(database: Database, clock: FixedClock) -> Iterator[RealtimeService]:
     """A started realtime service on the in-process bus."""
-    svc = RealtimeService(database.session, InProcessBus(), RealtimeConfig())
+    svc = RealtimeService(database.session, InProcessBus(), RealtimeConfig(), clock=clock)
     svc.start()
     yield svc
     svc.stop()

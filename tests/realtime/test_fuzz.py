@@ -25,6 +25,8 @@ KNOWN_CODES = {
     "invalid_connection",
     "server_busy",
     "unavailable",
+    "invalid_transition",
+    "timestamp_out_of_range",
 }
 REPLY_TYPES = {"error", "acknowledgment", "pong", "vehicle_location_update"}
 FUZZ = settings(

@@ -127,6 +127,8 @@ def test_delivered_event_updates_the_order_and_is_broadcast_to_the_depot(
     dispatcher.received()
     driver = connect("driver1")
     order_id = fleet.orders[0]
+    driver.frame(json.dumps({"type": "route_event", "eventType": "arrived", "orderId": order_id}))
+    assert [m["type"] for m in dispatcher.received()] == ["route_event", "route_update"]
     [ack] = driver.frame(
         json.dumps(
             {
@@ -142,8 +144,9 @@ def test_delivered_event_updates_the_order_and_is_broadcast_to_the_depot(
     with database.session() as session:
         order = session.get(Order, order_id)
         assert order.status == "delivered" and order.arrived_at and order.delivered_at
-    [event] = dispatcher.received()
+    event, route_update = dispatcher.received()
     assert event["type"] == "route_event" and event["event"]["eventType"] == "delivered"
+    assert route_update["type"] == "route_update"
     # Resent with the same client id: stored once, acked as a duplicate, not re-broadcast.
     [again] = driver.frame(
         json.dumps(
@@ -156,9 +159,10 @@ def test_delivered_event_updates_the_order_and_is_broadcast_to_the_depot(
         )
     )
     assert again["duplicate"] is True and again["eventId"] == ack["eventId"]
+    assert again["orderStatus"] == "delivered"
     assert dispatcher.received() == []
     with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(RouteEvent)) == 1
+        assert session.scalar(select(func.count()).select_from(RouteEvent)) == 2
 
 
 def test_a_breakdown_notifies_dispatchers_and_managers(connect, fleet, database) -> None:

@@ -22,6 +22,7 @@ from backend.realtime.protocol import PositionFix
 from tests.realtime.conftest import Fleet, seed_fleet
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+NOW = T0 + timedelta(minutes=1)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -50,15 +51,21 @@ def test_resends_are_stored_once_and_late_fixes_never_move_the_state_back(db_and
     db, fleet = db_and_fleet
     a, b = fleet.vehicles[:2]
     with db.session() as session:
-        persist_positions(session, [_fix(a, 1, 1), _fix(a, 2, 2, 41.95), _fix(b, 1, 1)])
+        persist_positions(
+            session, [_fix(a, 1, 1), _fix(a, 2, 2, 41.95), _fix(b, 1, 1)], received_at=NOW
+        )
     with db.session() as session:
         # A resend of seq 2, a late seq 0, and a duplicate inside the same batch.
-        persist_positions(session, [_fix(a, 2, 2, 41.95), _fix(a, 0, -60, 40.0), _fix(b, 1, 1)])
+        persist_positions(
+            session,
+            [_fix(a, 2, 2, 41.95), _fix(a, 0, -60, 40.0), _fix(b, 1, 1)],
+            received_at=NOW,
+        )
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Position)) == 4
     assert _state(db, a) == (2, 41.95)
     with db.session() as session:
-        persist_positions(session, [_fix(a, 3, 3, 42.0)])
+        persist_positions(session, [_fix(a, 3, 3, 42.0)], received_at=NOW)
     assert _state(db, a) == (3, 42.0)
 
 
