@@ -66,15 +66,13 @@ def submit_plan_job(
     Returns the job id (the request id). Raises PlanningError naming the bad field; an
     unknown or out-of-scope depot is PlanningError("depot_id").
     """
-    from backend.services.planning import reap_abandoned, record_pending
+    from backend.services.planning import record_pending
 
     job_id = uuid.uuid4().hex
-    now = clock.now()
     with database.session() as session:
-        # Jobs whose process died are failed here, at the next start, not by a read.
-        reap_abandoned(session, now=now)
-    with database.session() as session:
-        record_pending(session, request_id=job_id, request=request, principal=principal, now=now)
+        record_pending(
+            session, request_id=job_id, request=request, principal=principal, now=clock.now()
+        )
     start_plan_job(settings, job_id)
     return job_id
 

@@ -569,8 +569,13 @@ def record_pending(
     principal: Principal,
     now: datetime,
 ) -> None:
-    """Validate and store a request before its job starts: the job reads it back from here."""
+    """Validate and store a request before its job starts: the job reads it back from here.
+
+    Every path (panel, REST, socket, in-process) starts a job here, so this is also where jobs
+    whose process died are failed (see `reap_abandoned`).
+    """
     validate_request(session, request=request, principal=principal)
+    reap_abandoned(session, now=now)
     upsert_request(
         session,
         request_id=request_id,
@@ -631,8 +636,7 @@ ABANDONED_AFTER_S = 300.0
 def reap_abandoned(session: Session, *, now: datetime) -> list[str]:
     """Fail every pending or running request whose job went silent; return their ids.
 
-    Run by the job runner before it starts a job (and by `backend.cli reap-jobs`), never by a
-    read: following a job must not change it.
+    Run whenever a job is recorded, never by a read: following a job must not change it.
     """
     rows = session.execute(
         select(

@@ -401,3 +401,17 @@ def test_a_crashed_solve_ends_failed(database, cache, monkeypatch) -> None:
     assert outcome.status == "failed" and "RuntimeError" in outcome.error
     with database.session() as session:
         assert session.get(OptimizationRequest, outcome.request_id).status == "failed"
+
+
+def test_the_next_job_start_fails_a_dead_one(database) -> None:
+    """No GET needed: recording any new request fails the jobs whose process died."""
+    depot_id = seed_small_day(database)
+    request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=10)
+    with database.session() as session:
+        record_pending(session, request_id="dead", request=request, principal=ADMIN, now=MORNING)
+    later = MORNING + timedelta(seconds=10 + ABANDONED_AFTER_S + 1)
+    with database.session() as session:
+        record_pending(session, request_id="next", request=request, principal=ADMIN, now=later)
+    with database.session() as session:
+        assert session.get(OptimizationRequest, "dead").status == "failed"
+        assert session.get(OptimizationRequest, "next").status == "pending"
