@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from backend.db.models import (
     Notification,
     Order,
+    OrderStatus,
     Route,
     RouteEvent,
     RouteStop,
@@ -112,7 +113,9 @@ def test_the_socket_follows_the_same_order_lifecycle_as_the_api(connect, fleet, 
     assert error["errorCode"] == "invalid_transition"
     assert error["current"] == "planned" and "delivered" not in error["allowed"]
     with database.session() as session, pytest.raises(ConflictError):
-        change_order_status(session, depot_ids=None, order_id=order_id, status="delivered")
+        change_order_status(
+            session, depot_ids=None, order_id=order_id, status=OrderStatus.DELIVERED
+        )
     with database.session() as session:
         assert session.get(Order, order_id).status == "planned"
         assert session.get(Route, fleet.route).actual_start_at is None

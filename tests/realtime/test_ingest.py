@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from backend.clock import FixedClock
 from backend.config import load_settings
 from backend.db.engine import Database
 from backend.db.migrate import upgrade
@@ -102,3 +103,18 @@ def test_a_full_queue_refuses_instead_of_growing(db_and_fleet) -> None:
     fixes = [(_fix(fleet.vehicles[0], s, s), None) for s in range(4)]
     assert not writer.submit(fixes, PendingAck(lambda _: None, {}, 4))
     assert writer.depth == 0
+
+
+def test_the_writer_stamps_what_it_stores_with_its_clock(db_and_fleet) -> None:
+    db, fleet = db_and_fleet
+    clock = FixedClock(NOW)
+    writer = PositionWriter(db.session, InProcessBus(), clock=clock)
+    assert writer.submit([(_fix(fleet.vehicles[0], 1, 1), None)], PendingAck(lambda _: None, {}, 1))
+    writer.start()
+    try:
+        assert writer.wait_idle(10)
+    finally:
+        writer.stop()
+    with db.session() as session:
+        assert session.scalars(select(Position.received_at)).one() == NOW
+        assert session.get(VehicleState, fleet.vehicles[0]).updated_at == NOW

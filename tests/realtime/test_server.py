@@ -4,7 +4,9 @@ acks, batched dashboard frames, heartbeats, slow consumers cut without delaying 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -252,3 +254,119 @@ def test_heartbeats_close_a_connection_that_stopped_answering(data_dir: Path) ->
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+def test_a_client_that_closes_right_after_welcome_is_let_go_quietly(
+    live: LiveServer, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Frames keep coming for the dashboard while it closes: a send then meets a closed socket.
+    stop = threading.Event()
+    marker = "x" * 2000
+
+    def publish() -> None:
+        while not stop.is_set():
+            live.service.publish(
+                live.fleet.depots[0], "events", {"type": "route_event", "pad": marker}
+            )
+            time.sleep(0.002)
+
+    publisher = threading.Thread(target=publish, daemon=True)
+    publisher.start()
+    token = live.fleet.tokens["disp"]
+    close = encode_frame(OP_CLOSE, (1000).to_bytes(2, "big"))
+
+    async def scenario() -> None:
+        for _ in range(30):
+            ws = await _connect(live.url, token)
+            await _next(ws, "welcome")
+            ws._writer.write(close)  # close frame at once, then keep reading to the end
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws._reader.read(), 5)
+            ws.abort()
+
+    caplog.set_level(logging.WARNING)
+    try:
+        asyncio.run(scenario())
+        deadline = time.monotonic() + 5
+        while len(live.service.hub.connections) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        publisher.join(2)
+    assert not live.service.hub.connections
+    assert [r.getMessage()[:200] for r in caplog.records if r.levelno >= logging.WARNING] == []
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and marker not in err
+
+
+def test_fanout_cap_and_allowed_origins_come_from_the_settings(data_dir: Path) -> None:
+    from app import create_app
+    from backend.config import ConfigError
+    from backend.realtime.protocol import RealtimeConfig
+
+    assert RealtimeConfig().fanout_max_fps == 10.0
+    assert load_settings(DATA_DIR=str(data_dir)).ws_fanout_max_fps == 10.0
+    for name, bad in (("WS_FANOUT_MAX_FPS", "0"), ("WS_ALLOWED_ORIGINS", "ops.example/x")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings(**{name: bad})
+    settings = load_settings(
+        DATA_DIR=str(data_dir),
+        DEMO=False,
+        WS_FANOUT_MAX_FPS="25",
+        WS_ALLOWED_ORIGINS=" https://ops.example , http://10.0.0.5:8050/",
+    )
+    migrated = Database(settings)
+    upgrade(migrated.engine)
+    migrated.engine.dispose()
+    dash_app = create_app(settings)
+    runtime = dash_app.server.extensions["fleet"]
+    server = LiveServer(dash_app.server, runtime, seed_fleet(runtime.db))
+    try:
+        config = server.service.config
+        assert config.fanout_max_fps == 25.0 and config.position_frame_interval_s == 0.04
+        assert config.allowed_origins == {"https://ops.example", "http://10.0.0.5:8050"}
+        client = dash_app.server.test_client()
+        client.post("/login", data={"username": "disp", "password": "disp-pass"})
+        cookie = f"fleet_session={client.get_cookie('fleet_session').value}"
+
+        async def scenario() -> None:
+            ops = await _connect(server.url, Cookie=cookie, Origin="https://ops.example")
+            assert (await _next(ops, "welcome"))["user"]["username"] == "disp"
+            await ops.close()
+            evil = await _connect(server.url, Cookie=cookie, Origin="https://evil.example")
+            assert await evil.recv() is None and evil.close_code == 1008
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+
+
+def test_a_dashboard_gets_at_most_the_configured_frames_a_second(live: LiveServer) -> None:
+    fleet = live.fleet
+    assert live.service.config.fanout_max_fps == 10.0
+
+    async def scenario() -> None:
+        dashboard = await _connect(live.url, fleet.tokens["disp"])
+        await _next(dashboard, "vehicle_location_update")  # the snapshot
+        driver = await _connect(live.url, fleet.tokens["driver1"])
+        await _next(driver, "welcome")
+        frames: list[float] = []
+
+        async def count() -> None:
+            while True:
+                await _next(dashboard, "vehicle_location_update")
+                frames.append(time.monotonic())
+
+        counter = asyncio.create_task(count())
+        for seq in range(1, 301):  # 300 fixes in about 1.5 s, far more than 10 a second
+            await driver.send_text(json.dumps({"type": "vehicle_location_update", **fix(seq)}))
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)
+        counter.cancel()
+        assert len(frames) >= 3
+        # 10 a second (the old default was 40); two frames of slack for reads that bunch up.
+        assert len(frames) - 1 <= (frames[-1] - frames[0]) * 10 + 2
+        await driver.close()
+        await dashboard.close()
+
+    asyncio.run(scenario())
