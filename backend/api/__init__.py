@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from pydantic import BaseModel
 
-from backend.api.errors import ApiError, ErrorResponse, install_error_handlers, require
+from backend.api.errors import (
+    ApiError,
+    document_errors,
+    error_responses,
+    install_error_handlers,
+    require,
+)
 from backend.api.fleet import fleet_api
 from backend.api.hooks import install_request_checks
 from backend.api.orders import orders_api
@@ -35,14 +43,28 @@ class MeOut(BaseModel):
     permissions: list[str]
 
 
-@system_api.get("/health", summary="Database, Redis, pool and job-backend health (admin only)")
+class HealthOut(BaseModel):
+    """The admin health report: status "degraded" (503) when the database or Redis is down."""
+
+    status: Literal["ok", "degraded"]
+    background_jobs: str
+    database: dict[str, Any]
+    pool: dict[str, Any]
+    redis: dict[str, Any]
+
+
+@system_api.get(
+    "/health",
+    summary="Database, Redis, pool and job-backend health (admin only)",
+    responses={200: HealthOut, 503: HealthOut, **error_responses(403)},
+)
 def get_health():
     """Report reachability of the database and Redis, pool figures and the job backend."""
     require("system:health")
     return health_response()
 
 
-@system_api.get("/me", summary="Who am I", responses={200: MeOut, 401: ErrorResponse})
+@system_api.get("/me", summary="Who am I", responses={200: MeOut})
 def get_me():
     """The caller's principal, as every other route sees it."""
     principal = current_principal()
@@ -62,6 +84,7 @@ def get_me():
 def register_api(server: OpenAPI) -> None:
     """Register every API blueprint, the request checks and the JSON error handlers."""
     install_error_handlers(server)
+    document_errors(server)
     install_request_checks(server)
     # Bearer tokens for devices and scripts; the dashboard's session cookie works too.
     server.security_schemes = {"bearer": {"type": "http", "scheme": "bearer"}}

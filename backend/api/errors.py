@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask_openapi3 import OpenAPI
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -89,6 +90,73 @@ class ErrorResponse(BaseModel):
     """The JSON body of every API error."""
 
     error: ErrorInfo
+
+
+def error_responses(*statuses: int) -> dict[int | str, Any]:
+    """`responses=` entries for statuses a route's own code answers with an ErrorResponse."""
+    return dict.fromkeys(statuses, ErrorResponse)
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+_WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+# Statuses answered before or around every route's own code, so documented once for all of
+# them: the auth guard (401, and 403 for a cookie write without its CSRF proof), the body
+# checks of backend.api.hooks (400, 413, 415) and flask-openapi3's validation (422).
+_EVERY_OPERATION = {
+    "401": "No valid session or bearer token.",
+    "422": "A parameter or body field is invalid: error.field names it, error.details each.",
+    "500": "An unexpected failure (logged); never an HTML page.",
+}
+_EVERY_WRITE = {
+    "400": "The body is not valid JSON.",
+    "403": "Your role may not do this, or a cookie write lacks its CSRF proof.",
+    "413": "The body exceeds 256 KiB.",
+    "415": "The body is not application/json.",
+}
+
+
+def complete_error_responses(spec: dict[str, Any]) -> None:
+    """Document, on every /api/ operation, the error statuses answered outside its handler.
+
+    flask-openapi3 also adds a 422 of its own (a list of pydantic errors) to any operation that
+    does not name one; this API answers an ErrorResponse instead, so that entry is replaced.
+    """
+    for path, item in spec.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            validation = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if validation.get("schema", {}).get("type") == "array":
+                del responses["422"]
+            common = dict(_EVERY_OPERATION)
+            if not operation.get("security"):
+                del common["401"]
+            if method in _WRITE_METHODS:
+                common.update(_EVERY_WRITE)
+            for status, description in common.items():
+                responses.setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": dict(_ERROR_REF)}},
+                    },
+                )
+            operation["responses"] = dict(sorted(responses.items()))
+
+
+def document_errors(server: OpenAPI) -> None:
+    """Make the served document list the error bodies this API really answers with."""
+    # Lists ErrorResponse, not flask-openapi3's ValidationErrorModel, among the components.
+    server.validation_error_model = ErrorResponse
+    generate = server.generate_spec_json
+
+    def generate_spec_json() -> None:
+        generate()
+        complete_error_responses(server.spec_json)
+
+    # The document is built once, on its first request, after every blueprint registered.
+    server.generate_spec_json = generate_spec_json  # type: ignore[method-assign]
 
 
 def validation_error_response(exc: ValidationError) -> Response:

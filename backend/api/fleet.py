@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from backend.api.errors import ApiError, ErrorResponse, require
+from backend.api.errors import ApiError, error_responses, require
 from backend.api.hooks import permission
 from backend.db.queries.depots import (
     DepotListParams,
@@ -49,20 +47,23 @@ fleet_api = APIBlueprint(
     abp_security=[{"bearer": []}],
 )
 
-_ERRORS: dict[int | str, Any] = {401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse}
-_WRITE_ERRORS: dict[int | str, Any] = {**_ERRORS, 409: ErrorResponse, 413: ErrorResponse}
+# 401, 422 and a write's body errors are documented for every route (complete_error_responses).
+_LIST_ERRORS = error_responses(403)
+_ERRORS = error_responses(403, 404)
+# 409: a duplicate name, or deactivating what is still in use.
+_WRITE_ERRORS = error_responses(403, 404, 409)
 _VEHICLES = [Tag(name="vehicles")]
 _DEPOTS = [Tag(name="depots")]
 
 
 class VehiclePath(BaseModel):
-    """The vehicle id in the URL."""
+    """The vehicle id in the URL (routed as text, so a bad id is a 422 naming it)."""
 
     vehicle_id: int = Field(ge=1, le=MAX_ID)
 
 
 class DepotPath(BaseModel):
-    """The depot id in the URL."""
+    """The depot id in the URL (routed as text, so a bad id is a 422 naming it)."""
 
     depot_id: int = Field(ge=1, le=MAX_ID)
 
@@ -71,7 +72,7 @@ class DepotPath(BaseModel):
     "/vehicles",
     summary="List vehicles (filter, sort, page)",
     tags=_VEHICLES,
-    responses={200: VehiclePage, **_ERRORS},
+    responses={200: VehiclePage, **_LIST_ERRORS},
 )
 @permission("vehicle:read")
 def list_vehicles_view(query: VehicleListParams):
@@ -83,7 +84,7 @@ def list_vehicles_view(query: VehicleListParams):
 
 
 @fleet_api.get(
-    "/vehicles/<int:vehicle_id>",
+    "/vehicles/<vehicle_id>",
     summary="Get a vehicle",
     tags=_VEHICLES,
     responses={200: VehicleOut, **_ERRORS},
@@ -115,7 +116,7 @@ def create_vehicle_view(body: VehicleCreate):
 
 
 @fleet_api.patch(
-    "/vehicles/<int:vehicle_id>",
+    "/vehicles/<vehicle_id>",
     summary="Update a vehicle",
     tags=_VEHICLES,
     responses={200: VehicleOut, **_WRITE_ERRORS},
@@ -132,7 +133,7 @@ def update_vehicle_view(path: VehiclePath, body: VehicleUpdate):
 
 
 @fleet_api.post(
-    "/vehicles/<int:vehicle_id>/deactivate",
+    "/vehicles/<vehicle_id>/deactivate",
     summary="Deactivate a vehicle (kept with its history)",
     tags=_VEHICLES,
     responses={200: VehicleOut, **_WRITE_ERRORS},
@@ -149,7 +150,7 @@ def deactivate_vehicle_view(path: VehiclePath):
 
 
 @fleet_api.post(
-    "/vehicles/<int:vehicle_id>/activate",
+    "/vehicles/<vehicle_id>/activate",
     summary="Put a vehicle back in service",
     tags=_VEHICLES,
     responses={200: VehicleOut, **_WRITE_ERRORS},
@@ -169,7 +170,7 @@ def activate_vehicle_view(path: VehiclePath):
     "/depots",
     summary="List depots (filter, sort, page)",
     tags=_DEPOTS,
-    responses={200: DepotPage, **_ERRORS},
+    responses={200: DepotPage, **_LIST_ERRORS},
 )
 @permission("depot:read")
 def list_depots_view(query: DepotListParams):
@@ -181,7 +182,7 @@ def list_depots_view(query: DepotListParams):
 
 
 @fleet_api.get(
-    "/depots/<int:depot_id>",
+    "/depots/<depot_id>",
     summary="Get a depot",
     tags=_DEPOTS,
     responses={200: DepotOut, **_ERRORS},
@@ -210,7 +211,7 @@ def create_depot_view(body: DepotCreate):
 
 
 @fleet_api.patch(
-    "/depots/<int:depot_id>",
+    "/depots/<depot_id>",
     summary="Update a depot",
     tags=_DEPOTS,
     responses={200: DepotOut, **_WRITE_ERRORS},
@@ -227,7 +228,7 @@ def update_depot_view(path: DepotPath, body: DepotUpdate):
 
 
 @fleet_api.post(
-    "/depots/<int:depot_id>/deactivate",
+    "/depots/<depot_id>/deactivate",
     summary="Deactivate a depot (kept with its history)",
     tags=_DEPOTS,
     responses={200: DepotOut, **_WRITE_ERRORS},
@@ -244,7 +245,7 @@ def deactivate_depot_view(path: DepotPath):
 
 
 @fleet_api.post(
-    "/depots/<int:depot_id>/activate",
+    "/depots/<depot_id>/activate",
     summary="Put a depot back in service",
     tags=_DEPOTS,
     responses={200: DepotOut, **_WRITE_ERRORS},

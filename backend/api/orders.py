@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from backend.api.errors import ApiError, ErrorResponse, require
+from backend.api.errors import ApiError, error_responses, require
 from backend.api.hooks import permission
 from backend.db.queries.orders import OrderListParams, OrderOut, OrderPage, get_order, list_orders
 from backend.runtime import current_runtime
@@ -32,12 +30,15 @@ orders_api = APIBlueprint(
     abp_security=[{"bearer": []}],
 )
 
-_ERRORS: dict[int | str, Any] = {401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse}
-_WRITE_ERRORS: dict[int | str, Any] = {**_ERRORS, 409: ErrorResponse, 413: ErrorResponse}
+# 401, 422 and a write's body errors are documented for every route (complete_error_responses).
+_LIST_ERRORS = error_responses(403)
+_ERRORS = error_responses(403, 404)
+# 409: an illegal transition or a final order; 422 also for a rule the database decides.
+_WRITE_ERRORS = error_responses(403, 404, 409)
 
 
 class OrderPath(BaseModel):
-    """The order id in the URL."""
+    """The order id in the URL (routed as text, so a bad id is a 422 naming it, not a 404)."""
 
     order_id: int = Field(ge=1, le=MAX_ID)
 
@@ -65,7 +66,9 @@ def _not_found(order_id: int) -> ApiError:
 
 
 @orders_api.get(
-    "/orders", summary="List orders (filter, sort, page)", responses={200: OrderPage, **_ERRORS}
+    "/orders",
+    summary="List orders (filter, sort, page)",
+    responses={200: OrderPage, **_LIST_ERRORS},
 )
 @permission("order:read")
 def list_orders_view(query: OrderListParams):
@@ -76,9 +79,7 @@ def list_orders_view(query: OrderListParams):
     return page.model_dump(mode="json")
 
 
-@orders_api.get(
-    "/orders/<int:order_id>", summary="Get an order", responses={200: OrderOut, **_ERRORS}
-)
+@orders_api.get("/orders/<order_id>", summary="Get an order", responses={200: OrderOut, **_ERRORS})
 @permission("order:read")
 def get_order_view(path: OrderPath):
     """One order of the caller's depots (404 for any other id)."""
@@ -102,7 +103,7 @@ def create_order_view(body: OrderCreate):
 
 
 @orders_api.patch(
-    "/orders/<int:order_id>", summary="Update an order", responses={200: OrderOut, **_WRITE_ERRORS}
+    "/orders/<order_id>", summary="Update an order", responses={200: OrderOut, **_WRITE_ERRORS}
 )
 @permission("order:write")
 def update_order_view(path: OrderPath, body: OrderUpdate):
@@ -117,7 +118,7 @@ def update_order_view(path: OrderPath, body: OrderUpdate):
 
 
 @orders_api.post(
-    "/orders/<int:order_id>/status",
+    "/orders/<order_id>/status",
     summary="Move an order along its lifecycle",
     responses={200: OrderOut, **_WRITE_ERRORS},
 )
@@ -138,7 +139,7 @@ def change_status_view(path: OrderPath, body: StatusChange):
 
 
 @orders_api.post(
-    "/orders/<int:order_id>/cancel",
+    "/orders/<order_id>/cancel",
     summary="Cancel an order (kept, status cancelled)",
     responses={200: OrderOut, **_WRITE_ERRORS},
     openapi_extensions={

@@ -7,6 +7,7 @@ outside `depot_ids` (None = every depot) are reported as not found.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import time
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -68,11 +70,18 @@ Cost = Annotated[float, Strict(), Field(ge=0, le=1_000_000, allow_inf_nan=False)
 Fuel = Annotated[float, Strict(), Field(ge=0, le=10, allow_inf_nan=False)]
 
 
+_CLOCK_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+# A local time of day; the document says so with this pattern rather than `format: time`,
+# which JSON Schema reads as RFC 3339's full-time (offset required).
+ShiftTime = Annotated[time, WithJsonSchema({"type": "string", "pattern": _CLOCK_TIME})]
+
+
 def _clock_time(value: Any) -> Any:
-    # Only "HH:MM[:SS]" text (or a time); lax pydantic would also take seconds as a number.
-    if not isinstance(value, str | time):
-        raise ValueError("must be a time of day, HH:MM")
-    return value
+    # Only local "HH:MM[:SS[.ffffff]]" text (or a time). Lax pydantic would also take seconds as
+    # a number, and an offset ("07:00Z") that the column would drop or compare naive times with.
+    if isinstance(value, time) or (isinstance(value, str) and re.fullmatch(_CLOCK_TIME, value)):
+        return value
+    raise ValueError("must be a local time of day, HH:MM or HH:MM:SS")
 
 
 def _known_timezone(value: str) -> str:
@@ -107,8 +116,8 @@ class VehicleCreate(_ShiftOrdered):
     cost_per_km: Cost
     cost_per_hour: Cost
     fixed_cost: Cost = 0.0
-    shift_start: time
-    shift_end: time
+    shift_start: ShiftTime
+    shift_end: ShiftTime
     max_route_km: PositiveKm | None = None
     max_route_minutes: PositiveMinutes | None = None
     skills: Skills = Field(default_factory=list)
@@ -136,8 +145,8 @@ class VehicleUpdate(_ShiftOrdered):
     cost_per_km: Cost | None = None
     cost_per_hour: Cost | None = None
     fixed_cost: Cost | None = None
-    shift_start: time | None = None
-    shift_end: time | None = None
+    shift_start: ShiftTime | None = None
+    shift_end: ShiftTime | None = None
     max_route_km: PositiveKm | None = None
     max_route_minutes: PositiveMinutes | None = None
     skills: Skills | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, time
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -21,6 +21,15 @@ from backend.db.queries.depots import (
     parse_sort,
     text_match,
 )
+
+# Shifts are local clock times, written as HH:MM:SS[.ffffff]. Not `format: time`: JSON Schema
+# means RFC 3339's full-time there, which requires an offset ("07:00:00Z").
+ShiftTimeOut = Annotated[
+    time,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$"}
+    ),
+]
 
 
 class VehicleOut(BaseModel):
@@ -41,8 +50,8 @@ class VehicleOut(BaseModel):
     cost_per_km: float
     cost_per_hour: float
     fixed_cost: float
-    shift_start: time
-    shift_end: time
+    shift_start: ShiftTimeOut
+    shift_end: ShiftTimeOut
     max_route_km: float | None
     max_route_minutes: int | None
     skills: list[str]
