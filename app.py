@@ -10,12 +10,14 @@ from flask import has_request_context
 from flask_openapi3 import Info, OpenAPI
 
 from backend.api import register_api
-from backend.auth.web import current_principal, install_guard
+from backend.api.hooks import install_dash_checks
+from backend.auth.web import csrf_token, current_principal, install_guard
 from backend.config import Settings, load_settings
 from backend.jobs import make_celery
 from backend.ops.health import blueprint as health_blueprint
 from backend.ops.logs import configure_logging, install_request_ids
 from backend.ops.metrics import install_metrics
+from backend.ops.security_headers import install_security_headers
 from backend.ops.solver_metrics import SolverJobsCollector
 from backend.realtime import init_realtime
 from backend.runtime import Runtime
@@ -35,7 +37,9 @@ def make_background_manager(settings: Settings) -> dash.DiskcacheManager | dash.
 
 def _shell_for_request() -> object:
     # Dash also calls the layout outside a request (validation): no user there.
-    return create_shell(current_principal() if has_request_context() else None)
+    if not has_request_context():
+        return create_shell(None)
+    return create_shell(current_principal(), csrf_token=csrf_token())
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
@@ -75,6 +79,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_guard(server, page_roles=page_roles_lookup())
     app.layout = _shell_for_request
     register_callbacks(app)
+    install_dash_checks(server, lambda: app.callback_map)
+    install_security_headers(server, script_hashes=app.csp_hashes)
     return app
 
 

@@ -150,6 +150,30 @@ def _issue_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _register_device(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.clock import SYSTEM_CLOCK
+    from backend.services import ServiceError
+    from backend.services.devices import register_device
+
+    database = prepare_database(settings)
+    try:
+        with database.session() as session:
+            device = register_device(
+                session,
+                vehicle_name=args.vehicle,
+                device_id=args.device_id,
+                name=args.name or "",
+                now=SYSTEM_CLOCK.now(),
+            )
+    except ServiceError as exc:
+        print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"registered device {device.id} for vehicle {device.vehicle_name}")
+    if args.device_id is None:
+        print(f"device id (put it in the app; it is not shown again): {device.device_id}")
+    return 0
+
+
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from backend.sim.demo import is_seeded, seed_demo
 
@@ -182,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     token = commands.add_parser("issue-token", help="issue an API token for a driver or device")
     token.add_argument("--username", required=True)
     token.add_argument("--name", help="what the token is for, e.g. the device")
+    device = commands.add_parser(
+        "register-device", help="bind an OsmAnd / Traccar Client device id to a vehicle"
+    )
+    device.add_argument("--vehicle", required=True, help="the vehicle's name")
+    device.add_argument(
+        "--device-id", help="the id set in the app (20+ random characters); generated if omitted"
+    )
+    device.add_argument("--name", help="what the device is, e.g. the phone")
     commands.add_parser("serve", help="run the app (same as python app.py)")
     args = parser.parse_args(argv)
     try:
@@ -198,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
 
         serve(create_app(settings), settings)
         return 0
-    handlers = {"seed-demo": _seed, "create-user": _create_user, "issue-token": _issue_token}
+    handlers = {
+        "seed-demo": _seed,
+        "create-user": _create_user,
+        "issue-token": _issue_token,
+        "register-device": _register_device,
+    }
     return handlers[args.command](args, settings)
 
 

@@ -11,7 +11,7 @@ from dash import Input, Output
 from backend.db.queries.analytics import get_analytics
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
-from callbacks._common import db_session, parse_date, require_principal
+from callbacks._common import InvalidInput, as_int, db_session, parse_date, require_principal
 from components import ids
 from components.analytics import (
     create_analytics_kpis,
@@ -53,11 +53,12 @@ def load_report(depot_id: int | None, start: str | None, end: str | None) -> dic
         date_from, date_to = date_to, date_from
     date_from = max(date_from, date_to - timedelta(days=MAX_DAYS - 1))
     principal = require_principal(*ROLES)
+    depot = as_int(depot_id, "depot_id")
     with db_session() as session:
         report = get_analytics(
             session,
             depot_ids=principal.depot_ids,
-            depot_id=depot_id,
+            depot_id=depot,
             date_from=date_from,
             date_to=date_to,
         )
@@ -67,6 +68,8 @@ def load_report(depot_id: int | None, start: str | None, end: str | None) -> dic
 def draw(store: dict[str, Any] | None, units: str | None) -> tuple[Any, ...]:
     """KPI tiles and charts from the stored report (no query)."""
     units = units if units in ("km", "mi") else "km"
+    if store is not None and not _report_shape_ok(store):
+        raise InvalidInput("report", "must be the report this page stored")
     return (
         create_analytics_kpis(store, units),
         figure_on_time(store),
@@ -75,6 +78,54 @@ def draw(store: dict[str, Any] | None, units: str | None) -> tuple[Any, ...]:
         figure_emissions(store),
         figure_failures(store),
         figure_orders(store),
+    )
+
+
+# The figures of a day with orders or routes (components.analytics._day_record writes them).
+DAY_FIGURES = (
+    "orders",
+    "delivered",
+    "failed",
+    "cancelled",
+    "visited",
+    "routes",
+    "vehicles",
+    "km",
+    "fuel_l",
+    "co2_kg",
+    "cost",
+    "on_time_rate",
+    "failed_rate",
+    "cost_per_km",
+    "cost_per_mile",
+    "utilization",
+    "vehicle_utilization",
+)
+
+
+def _is_number(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _day_ok(record: object) -> bool:
+    if not isinstance(record, dict) or not isinstance(record.get("day", ""), str):
+        return False
+    if record.get("orders") or record.get("routes"):
+        return all(key in record and _is_number(record[key]) for key in DAY_FIGURES)
+    return all(_is_number(record.get(key)) for key in ("orders", "routes"))
+
+
+def _report_shape_ok(store: object) -> bool:
+    # The report went through the browser; draw only what has the shape report_to_store made.
+    if not isinstance(store, dict):
+        return False
+    days, reasons = store.get("days", []), store.get("failure_reasons", {})
+    return (
+        _day_ok(store.get("totals", {}))
+        and isinstance(days, list)
+        and all(_day_ok(day) and isinstance(day.get("day"), str) for day in days)
+        and isinstance(reasons, dict)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in reasons.values())
     )
 
 

@@ -11,7 +11,19 @@ from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
 from backend.db.queries.orders import get_order, list_orders
 from backend.db.queries.vehicles import list_vehicles
-from callbacks._common import db_session, parse_date, require_principal, triggered_id
+from callbacks._common import (
+    InvalidInput,
+    as_choice,
+    as_choices,
+    as_int,
+    as_lookup,
+    as_sort_by,
+    as_text,
+    db_session,
+    parse_date,
+    require_principal,
+    triggered_id,
+)
 from components import ids
 from components.filters import depot_options
 from components.orders import (
@@ -22,9 +34,12 @@ from components.orders import (
     summary_text,
 )
 from components.tables import page_count, sort_key
+from components.ui import ORDER_STATUSES
 
 ROLES = ("dispatcher", "manager", "admin")
 MAX_LOOKUP = 500
+MAX_PAGE_SIZE = 200
+ASSIGNMENTS = ("assigned", "unassigned")
 FILTERS = (
     ids.ORDERS_SEARCH,
     ids.ORDERS_STATUS,
@@ -63,30 +78,37 @@ def show_page(
     page_size: int | None,
 ) -> tuple[list[dict[str, Any]], int, Any, str]:
     """One page of orders (one list query: page and count); a filter change goes to page 1."""
-    if lookup is None:
+    clean_lookup = as_lookup(lookup)
+    if clean_lookup is None:
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
-    size = page_size or 25
+    size = as_int(page_size, "page_size", minimum=1, maximum=MAX_PAGE_SIZE) or 25
     filters_changed = triggered_id() in FILTERS
-    page = 0 if filters_changed else page_current or 0
-    sort = sort_key(sort_by, DEFAULT_ORDER_SORT)
-    if sort.lstrip("-") not in ORDER_SORTABLE:
-        sort = DEFAULT_ORDER_SORT
-    unassigned = {"assigned": False, "unassigned": True}.get(assignment or "")
+    page = 0 if filters_changed else as_int(page_current, "page_current") or 0
+    sorting = as_sort_by(sort_by)
+    if sorting and sorting[0]["column_id"] not in ORDER_SORTABLE:
+        raise InvalidInput("sort_by", "cannot sort by that column")
+    sort = sort_key(sorting, DEFAULT_ORDER_SORT)
+    chosen = as_choices(statuses, "statuses", ORDER_STATUSES)
+    unassigned = {"assigned": False, "unassigned": True}.get(
+        as_choice(assignment, "assignment", ASSIGNMENTS) or ""
+    )
+    depot = as_int(depot_id, "depot_id")
+    text = (as_text(search, "search") or "").strip()[:100]
     with db_session() as session:
         result = list_orders(
             session,
             depot_ids=principal.depot_ids,
-            status=statuses or None,
+            status=chosen or None,
             service_date=parse_date(day),
-            depot_id=depot_id,
+            depot_id=depot,
             unassigned=unassigned,
-            q=(search or "").strip()[:100] or None,
+            q=text or None,
             sort=f"{sort},id",
             page=page + 1,
             page_size=size,
         )
-    rows = order_rows(result.items, lookup.get("vehicles", {}), lookup.get("depots", {}))
+    rows = order_rows(result.items, clean_lookup["vehicles"], clean_lookup["depots"])
     return (
         rows,
         page_count(result.total, size),
@@ -97,15 +119,16 @@ def show_page(
 
 def show_details(active_cell: dict[str, Any] | None, lookup: dict[str, Any] | None) -> Any:
     """The clicked order in full (one query), or a hint when none is selected."""
-    lookup = lookup or {}
+    clean_lookup = as_lookup(lookup) or {"vehicles": {}, "depots": {}}
+    if active_cell is not None and not isinstance(active_cell, dict):
+        raise InvalidInput("active_cell", "must be an object")
     order = None
-    if active_cell and active_cell.get("row_id") is not None:
+    order_id = as_int((active_cell or {}).get("row_id"), "active_cell.row_id")
+    if order_id is not None:
         principal = require_principal(*ROLES)
         with db_session() as session:
-            order = get_order(
-                session, order_id=int(active_cell["row_id"]), depot_ids=principal.depot_ids
-            )
-    return create_order_details(order, lookup.get("vehicles", {}), lookup.get("depots", {}))
+            order = get_order(session, order_id=order_id, depot_ids=principal.depot_ids)
+    return create_order_details(order, clean_lookup["vehicles"], clean_lookup["depots"])
 
 
 def register(app: dash.Dash) -> None:

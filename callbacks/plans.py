@@ -14,7 +14,17 @@ from backend.db.queries.plans import (
     list_plans,
     summarize_plans,
 )
-from callbacks._common import db_session, parse_date, require_principal, triggered_id
+from callbacks._common import (
+    InvalidInput,
+    as_int,
+    as_int_list,
+    as_records,
+    as_sort_by,
+    db_session,
+    parse_date,
+    require_principal,
+    triggered_id,
+)
 from components import ids
 from components.filters import depot_options
 from components.plans import create_plan_comparison, create_plan_summary, plan_rows
@@ -22,6 +32,7 @@ from components.tables import page_count, sort_key
 
 ROLES = ("dispatcher", "manager", "admin")
 DEFAULT_SORT = "-created_at"
+MAX_PAGE_SIZE = 200
 
 
 def fill_depots(_: Any) -> list[dict[str, Any]]:
@@ -40,7 +51,7 @@ def show_summary(depot_id: int | None, start: str | None, end: str | None) -> An
         summary = summarize_plans(
             session,
             depot_ids=principal.depot_ids,
-            depot_id=depot_id,
+            depot_id=as_int(depot_id, "depot_id"),
             date_from=parse_date(start),
             date_to=parse_date(end),
         )
@@ -57,17 +68,19 @@ def show_page(
 ) -> tuple[list[dict[str, Any]], int, Any, list[int]]:
     """One page of plans; a filter change goes back to the first page."""
     principal = require_principal(*ROLES)
-    size = page_size or 25
+    size = as_int(page_size, "page_size", minimum=1, maximum=MAX_PAGE_SIZE) or 25
     filters_changed = triggered_id() in (ids.PLANS_DEPOT, ids.PLANS_DATES)
-    page = 0 if filters_changed else page_current or 0
-    sort = sort_key(sort_by, DEFAULT_SORT)
-    if sort.lstrip("-") not in PLAN_SORT_COLUMNS:
-        sort = DEFAULT_SORT
+    page = 0 if filters_changed else as_int(page_current, "page_current") or 0
+    sorting = as_sort_by(sort_by)
+    if sorting and sorting[0]["column_id"] not in PLAN_SORT_COLUMNS:
+        raise InvalidInput("sort_by", "cannot sort by that column")
+    sort = sort_key(sorting, DEFAULT_SORT)
+    depot = as_int(depot_id, "depot_id")
     with db_session() as session:
         result = list_plans(
             session,
             depot_ids=principal.depot_ids,
-            depot_id=depot_id,
+            depot_id=depot,
             date_from=parse_date(start),
             date_to=parse_date(end),
             sort=sort,
@@ -82,8 +95,15 @@ def show_page(
 def compare(selected: list[int] | None, rows: list[dict[str, Any]] | None) -> Any:
     """The two ticked plans side by side (the last two ticked when more are)."""
     principal = require_principal(*ROLES)
-    chosen = [rows[i]["response_id"] for i in (selected or [])[-2:] if rows and i < len(rows)]
-    chosen = [rid for rid in chosen if rid]
+    table = as_records(rows, "rows")
+    picked = [
+        table[i].get("response_id")
+        for i in as_int_list(selected, "selected_rows")[-2:]
+        if i < len(table)
+    ]
+    chosen = [rid for rid in picked if rid is not None]
+    for rid in chosen:
+        as_int(rid, "rows.response_id")
     with db_session() as session:
         details = get_plan_details(session, response_ids=chosen, depot_ids=principal.depot_ids)
     return create_plan_comparison(details)

@@ -82,8 +82,28 @@ def create_nav(principal: Principal | None) -> html.Nav:
     return html.Nav(links, className="nav", id=ids.SHELL_NAV)
 
 
-def create_shell(principal: Principal | None = None) -> html.Div:
-    """The whole-app layout around the current page."""
+def create_logout_form(csrf_token: str) -> html.Form:
+    """Sign out: a POST carrying the session's CSRF token (a GET link could be forged)."""
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
+            html.Button(
+                "Sign out",
+                type="submit",
+                className="logout-link",
+                # A button dressed as the link it replaces (inline: the stylesheet is shared).
+                style={"background": "none", "border": 0, "padding": 0, "cursor": "pointer"},
+            ),
+        ],
+        action="/logout",
+        method="post",
+        className="logout-form",
+        style={"display": "inline", "margin": 0},
+    )
+
+
+def create_shell(principal: Principal | None = None, *, csrf_token: str = "") -> html.Div:
+    """The whole-app layout around the current page (`csrf_token` signs the logout form)."""
     user_label = principal.display_name if principal else ""
     role_label = principal.role if principal else ""
     return html.Div(
@@ -114,7 +134,7 @@ def create_shell(principal: Principal | None = None) -> html.Div:
                                 id=ids.SHELL_USER,
                                 className="user-label",
                             ),
-                            html.A("Sign out", href="/logout", className="logout-link"),
+                            create_logout_form(csrf_token),
                         ],
                     ),
                 ],

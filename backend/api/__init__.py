@@ -8,6 +8,7 @@ from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from pydantic import BaseModel
 
+from backend.api.devices import devices_api
 from backend.api.errors import (
     ApiError,
     document_errors,
@@ -88,7 +89,7 @@ def register_api(server: OpenAPI) -> None:
     install_request_checks(server)
     # Bearer tokens for devices and scripts; the dashboard's session cookie works too.
     server.security_schemes = {"bearer": {"type": "http", "scheme": "bearer"}}
-    for api in (system_api, orders_api, fleet_api, plans_api):
+    for api in (system_api, orders_api, fleet_api, plans_api, devices_api):
         server.register_api(api)
     # Dash serves every other GET path as a page; an unknown API path must stay a JSON 404.
     server.add_url_rule("/api/<path:rest>", "api_not_found", _api_not_found, methods=["GET"])

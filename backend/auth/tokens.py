@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.db.base import utcnow
+from backend.clock import SYSTEM_CLOCK
 from backend.db.models import ApiToken, User
 
 TOKEN_PREFIX = "fd_"
@@ -31,7 +31,11 @@ def issue_token(session: Session, *, user: User, name: str = "") -> str:
 
 
 def user_for_token(session: Session, *, token: str, now: datetime | None = None) -> User | None:
-    """The active user owning an unrevoked token, or None."""
+    """The active user owning an unrevoked token, or None; `now` stamps its last use.
+
+    Callers in a request pass `current_runtime().clock.now()`, so tests pin the time; without
+    one the system clock is asked (backend.clock is the one place that reads it).
+    """
     if not token or len(token) > 200:
         return None
     row = session.execute(
@@ -40,16 +44,16 @@ def user_for_token(session: Session, *, token: str, now: datetime | None = None)
     if row is None or not row.user.active:
         return None
     session.execute(
-        update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now or utcnow())
+        update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now or SYSTEM_CLOCK.now())
     )
     return row.user
 
 
-def revoke_token(session: Session, *, prefix: str) -> int:
-    """Revoke every token starting with `prefix`; returns how many were revoked."""
+def revoke_token(session: Session, *, prefix: str, now: datetime | None = None) -> int:
+    """Revoke every token starting with `prefix` as of `now`; returns how many were revoked."""
     result = session.execute(
         update(ApiToken)
         .where(ApiToken.prefix == prefix[:10], ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now or SYSTEM_CLOCK.now())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

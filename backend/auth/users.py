@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.auth.passwords import hash_password, verify_password
 from backend.auth.permissions import Principal, make_principal
-from backend.db.base import utcnow
+from backend.clock import SYSTEM_CLOCK
 from backend.db.models import Depot, Role, User
 
 # Compared against when the user does not exist, so timing does not reveal valid usernames.
@@ -51,15 +52,20 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, *, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None."""
+def authenticate(
+    session: Session, *, username: str, password: str, now: datetime | None = None
+) -> User | None:
+    """The active user with these credentials, or None; `now` stamps `last_login_at`.
+
+    The login view passes the runtime's clock; without one the system clock is asked.
+    """
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password):
         return None
-    user.last_login_at = utcnow()
+    user.last_login_at = now or SYSTEM_CLOCK.now()
     return user
 
 

@@ -204,6 +204,22 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class TrackerDevice(Base):
+    """A tracker app (OsmAnd, Traccar Client) bound to a vehicle; its id is kept only hashed.
+
+    Those apps authenticate by nothing but their device id, so the id is a secret like a token.
+    """
+
+    __tablename__ = "tracker_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicle.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+
+
 class Order(Base):
     """A delivery to make: place, demand, service time, time windows, priority, skills."""
 

@@ -1,6 +1,22 @@
-"""Realtime: the `/ws` protocol, connection hub, rooms, bus and position ingestion."""
+"""Realtime: the `/ws` protocol, `/osmand` for tracker apps, hub, rooms, bus and ingestion."""
+
+from typing import Any
+
+from flask import Flask
 
 from backend.realtime.handler import handle_frame
-from backend.realtime.server import get_realtime, init_realtime
+from backend.realtime.osmand import init_osmand
+from backend.realtime.protocol import RealtimeConfig
+from backend.realtime.server import get_realtime
+from backend.realtime.server import init_realtime as init_socket
 
 __all__ = ["get_realtime", "handle_frame", "init_realtime"]
+
+
+def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = None) -> None:
+    """Mount `/ws` and `/osmand` on `server`; both feed the one service at `runtime.realtime`.
+
+    Call it before the auth guard is installed: the socket resolves its user first.
+    """
+    init_socket(server, runtime, config)
+    init_osmand(server, runtime)

@@ -32,3 +32,9 @@ WRITER_BATCH_SECONDS = Histogram(
 WRITER_FAILURES = Counter(
     "position_writer_failures_total", "Batch writes that failed and were retried", registry=REGISTRY
 )
+OSMAND_REPORTS = Counter(
+    "osmand_reports_total",
+    "OsmAnd / Traccar Client requests by outcome (stored, no_fix, unknown_device, ...)",
+    ["outcome"],
+    registry=REGISTRY,
+)
