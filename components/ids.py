@@ -80,3 +80,11 @@ OPTIMIZE_RESULT = "optimize-result"
 OPTIMIZE_ACCEPT = "optimize-accept"
 PLANS_COMPARE = "plans-compare"
 PLANS_COMPARE_MAP = "plans-compare-map"
+
+# The notification bell in the app shell (filled by assets/js/notifications.js).
+SHELL_BELL = "shell-bell"
+SHELL_BELL_BUTTON = "shell-bell-button"
+SHELL_BELL_COUNT = "shell-bell-count"
+SHELL_BELL_PANEL = "shell-bell-panel"
+SHELL_BELL_LIST = "shell-bell-list"
+SHELL_BELL_ACK_ALL = "shell-bell-ack-all"

@@ -11,6 +11,7 @@ from dash import dcc, html
 
 from backend.auth.permissions import Principal
 from components import ids
+from components.notifications import create_notification_bell
 
 ALL_ROLES = frozenset({"driver", "dispatcher", "manager", "admin"})
 
@@ -123,6 +124,7 @@ def create_shell(principal: Principal | None = None, *, csrf_token: str = "") ->
                     html.Div(
                         className="topbar-right",
                         children=[
+                            create_notification_bell(principal),
                             html.Span(
                                 "offline",
                                 id=ids.SHELL_CONNECTION,

@@ -18,6 +18,7 @@ from backend.api.errors import (
 )
 from backend.api.fleet import fleet_api
 from backend.api.hooks import install_request_checks
+from backend.api.notifications import notifications_api
 from backend.api.orders import orders_api
 from backend.api.plans import plans_api
 from backend.auth.web import current_principal
@@ -89,7 +90,7 @@ def register_api(server: OpenAPI) -> None:
     install_request_checks(server)
     # Bearer tokens for devices and scripts; the dashboard's session cookie works too.
     server.security_schemes = {"bearer": {"type": "http", "scheme": "bearer"}}
-    for api in (system_api, orders_api, fleet_api, plans_api, devices_api):
+    for api in (system_api, orders_api, fleet_api, plans_api, devices_api, notifications_api):
         server.register_api(api)
     # Dash serves every other GET path as a page; an unknown API path must stay a JSON 404.
     server.add_url_rule("/api/<path:rest>", "api_not_found", _api_not_found, methods=["GET"])

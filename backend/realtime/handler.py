@@ -37,6 +37,7 @@ from backend.realtime.protocol import (
     parse_id,
     parse_position,
 )
+from backend.services.notifications import MAX_ACK_IDS, acknowledge_notifications
 
 log = logging.getLogger("realtime.handler")
 
@@ -322,6 +323,26 @@ def _optimization(
     return replies
 
 
+def _notification_ack(
+    connection: Connection, message: dict[str, Any], request_id: Any
+) -> list[Outgoing]:
+    # The same verb as POST /api/v1/notifications/ack (backend/services/notifications.py).
+    ids = message.get("ids")
+    if (
+        not isinstance(ids, list)
+        or not 0 < len(ids) <= MAX_ACK_IDS
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids)
+    ):
+        raise ProtocolError(
+            INVALID_MESSAGE, f"ids must be 1 to {MAX_ACK_IDS} positive integers", field="ids"
+        )
+    with connection.service.sessions() as session:
+        marked = acknowledge_notifications(
+            session, principal=connection.principal, ids=ids, now=connection.service.clock.now()
+        )
+    return [acknowledgment("notification_ack", request_id, ids=marked)]
+
+
 def _ping(connection: Connection, message: dict[str, Any], request_id: Any) -> list[Outgoing]:
     # The pong is the ping's acknowledgment (it carries the requestId).
     now = connection.service.clock.now()
@@ -339,5 +360,6 @@ HANDLERS: dict[str, MessageHandler] = {
     "notification_subscription": _subscription(NOTIFICATIONS),
     "route_optimization_request": _optimization,
     "route_optimization_cancel": _optimization,
+    "notification_ack": _notification_ack,
     "ping": _ping,
 }

@@ -27,6 +27,8 @@ MESSAGE_PERMISSIONS: Mapping[str, str | None] = {
     "route_status_subscription": "route:subscribe_status",
     "vehicle_status_subscription": "vehicle:subscribe_status",
     "notification_subscription": "notification:subscribe",
+    # Marking one's own notifications read needs no more than receiving them.
+    "notification_ack": "notification:subscribe",
     "ping": None,
 }
 

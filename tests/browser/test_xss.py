@@ -61,7 +61,9 @@ def _create_evil_order(live_app) -> None:
 
 def test_customer_name_is_shown_literally_in_the_tooltip(browser, live_app, screenshot_dir) -> None:
     _create_evil_order(live_app)
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    # Without the app's Content-Security-Policy: it would stop an injected handler by itself,
+    # and this test is about the markup being escaped (Playwright's waits also need eval).
+    context = browser.new_context(viewport={"width": 1440, "height": 960}, bypass_csp=True)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
