@@ -301,6 +301,14 @@ def install_guard(server: Flask, *, page_roles: PageRoles) -> None:
     )
     server.register_blueprint(blueprint)
 
+    def _drop_ended_session() -> None:
+        # Before every other hook (the realtime socket reads the cookie in its own): a cookie
+        # whose session was logged out or rotated is emptied here, so nothing downstream sees it.
+        if SESSION_USER_KEY in session and _bearer_token() is None:
+            current_principal()
+
+    server.before_request_funcs.setdefault(None, []).insert(0, _drop_ended_session)
+
     @server.before_request
     def _guard() -> Response | tuple[Response, int] | None:
         path = request.path
