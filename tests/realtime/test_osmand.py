@@ -430,6 +430,20 @@ def test_rate_limiter_counts_across_workers(
     assert workers[0].hit("device:x", limit=4, window_s=60, now=later) is None
 
 
+def test_rate_limiter_fails_open_when_its_store_is_down() -> None:
+    """A cache outage must not stop positions: the limiter then allows the request."""
+
+    class DownStore:
+        def get(self, key: str) -> str | None:
+            raise ConnectionError("cache down")
+
+        def set(self, key: str, value: str, ttl: int) -> None:
+            raise ConnectionError("cache down")
+
+    limiter = RateLimiter(DownStore(), "test:down")  # type: ignore[arg-type]
+    assert limiter.hit("device:x", limit=1, window_s=60, now=T0) is None
+
+
 # --- registration ---------------------------------------------------------------------------
 
 
