@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,7 +45,10 @@ class PlanCreate(BaseModel):
 
     depot_id: int = Field(ge=1, le=2**31 - 1)
     service_date: date
-    vehicle_ids: list[int] = Field(default_factory=list, max_length=500)
+    # Bounded like every id: a larger one overflowed the database driver (a 500).
+    vehicle_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=500
+    )
     engine: Literal["auto", "ortools", "pyvrp"] = "auto"
     time_limit_s: float = Field(default=15.0, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
     breaks: bool = False
