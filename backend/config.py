@@ -57,12 +57,6 @@ class Settings(BaseSettings):
     # Other origins whose pages may open /ws with the login cookie (comma-separated
     # scheme://host[:port]); the app's own host is always allowed.
     ws_allowed_origins: str = Field(default="", alias="WS_ALLOWED_ORIGINS")
-    # Position frames a second to each dashboard socket: enough for a smooth map, and the cap
-    # that keeps a busy fleet from costing every browser a frame per fix.
-    ws_fanout_max_fps: float = Field(default=10.0, gt=0, le=100, alias="WS_FANOUT_MAX_FPS")
-    # Other origins whose pages may open /ws with the login cookie (comma-separated
-    # scheme://host[:port]); the app's own host is always allowed.
-    ws_allowed_origins: str = Field(default="", alias="WS_ALLOWED_ORIGINS")
     # None: Secure in production (HTTPS there), plain elsewhere so http://127.0.0.1 logins work.
     session_cookie_secure: bool | None = Field(default=None, alias="SESSION_COOKIE_SECURE")
     # Every request body (Dash callbacks, login, API); 1 MiB is far above any real callback.
@@ -86,21 +80,6 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
-
-    @field_validator("ws_allowed_origins")
-    @classmethod
-    def _origins(cls, value: str) -> str:
-        origins = [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
-        for origin in origins:
-            scheme, _, host = origin.partition("://")
-            if scheme not in ("http", "https") or not host or "/" in host:
-                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
-        return ",".join(origins)
-
-    @property
-    def allowed_ws_origins(self) -> frozenset[str]:
-        """WS_ALLOWED_ORIGINS as a set (empty: only the app's own host)."""
-        return frozenset(filter(None, self.ws_allowed_origins.split(",")))
 
     @field_validator("ws_allowed_origins")
     @classmethod
