@@ -1119,7 +1119,9 @@ def accept_plan(
             Route.depot_id == depot_id,
             Route.service_date == service_date,
             Route.status.in_((RouteStatus.ACTIVE, RouteStatus.PROPOSED)),
-            Route.response_id != response_id,
+            # Routes made without a plan (history, hand-made) have no response id: `!=`
+            # alone is NULL for them in SQL and would leave them active beside the new plan.
+            or_(Route.response_id.is_(None), Route.response_id != response_id),
         )
         .values(status=RouteStatus.SUPERSEDED)
     )

@@ -415,3 +415,44 @@ def test_the_next_job_start_fails_a_dead_one(database) -> None:
     with database.session() as session:
         assert session.get(OptimizationRequest, "dead").status == "failed"
         assert session.get(OptimizationRequest, "next").status == "pending"
+
+
+def test_accept_supersedes_routes_made_without_a_plan(database, cache) -> None:
+    """A route with no response id (history, hand-made) does not stay active beside the plan."""
+    depot_id = seed_small_day(database)
+    outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    with database.session() as session:
+        template = session.scalars(
+            select(Route).where(Route.response_id == outcome.response_id)
+        ).first()
+        session.add(
+            Route(
+                vehicle_id=template.vehicle_id,
+                depot_id=depot_id,
+                service_date=DAY,
+                status="active",
+                planned_start_at=template.planned_start_at,
+                planned_end_at=template.planned_end_at,
+            )
+        )
+    with database.session() as session:
+        accept_plan(session, response_id=outcome.response_id, principal=ADMIN, now=MORNING)
+    with database.session() as session:
+        loose = session.scalars(select(Route).where(Route.response_id.is_(None))).one()
+        assert loose.status == "superseded"
+
+
+def test_accept_refuses_a_plan_on_another_depots_vehicle(database, cache) -> None:
+    """A plan stored before the vehicle check cannot move orders onto another depot's van."""
+    depot_id = seed_small_day(database)
+    _, south_van = _second_depot(database)
+    outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
+    with database.session() as session:
+        route = session.scalars(
+            select(Route).where(Route.response_id == outcome.response_id)
+        ).first()
+        route.vehicle_id = south_van
+    with pytest.raises(PlanningError, match="another depot"), database.session() as session:
+        accept_plan(session, response_id=outcome.response_id, principal=ADMIN, now=MORNING)
+    with database.session() as session:
+        assert {o.status for o in session.scalars(select(Order))} == {"new"}
