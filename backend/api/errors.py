@@ -100,17 +100,18 @@ def error_responses(*statuses: int) -> dict[int | str, Any]:
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 _WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 # Statuses answered before or around every route's own code, so documented once for all of
-# them: the auth guard (401, and 403 for a cookie write without its CSRF proof), the body
-# checks of backend.api.hooks (400, 413, 415) and flask-openapi3's validation (422).
+# them: the auth guard (401), the size cap (413, on any request with a body), the checks of
+# backend.api.hooks (403 for a cookie write without its CSRF proof; 400 and 415 for a write's
+# body) and flask-openapi3's validation (422).
 _EVERY_OPERATION = {
     "401": "No valid session or bearer token.",
+    "413": "The request body is over the size limit.",
     "422": "A parameter or body field is invalid: error.field names it, error.details each.",
     "500": "An unexpected failure (logged); never an HTML page.",
 }
 _EVERY_WRITE = {
     "400": "The body is not valid JSON.",
     "403": "Your role may not do this, or a cookie write lacks its CSRF proof.",
-    "413": "The body exceeds 256 KiB.",
     "415": "The body is not application/json.",
 }
 
