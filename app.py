@@ -12,6 +12,7 @@ from flask_openapi3 import Info, OpenAPI
 from backend.api import register_api
 from backend.api.hooks import install_dash_checks
 from backend.auth.web import csrf_token, current_principal, install_guard
+from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings, load_settings
 from backend.jobs import make_celery
 from backend.ops.health import blueprint as health_blueprint
@@ -42,11 +43,11 @@ def _shell_for_request() -> object:
     return create_shell(current_principal(), csrf_token=csrf_token())
 
 
-def create_app(settings: Settings | None = None) -> dash.Dash:
+def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> dash.Dash:
     """Build the app for `settings` (read from the environment when omitted)."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, clock)
     server = OpenAPI(
         __name__,
         info=Info(title="Fleet Dispatch API", version="1"),

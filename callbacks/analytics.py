@@ -11,6 +11,7 @@ from dash import Input, Output
 from backend.db.queries.analytics import get_analytics
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
+from backend.runtime import current_runtime
 from callbacks._common import InvalidInput, as_int, db_session, parse_date, require_principal
 from components import ids
 from components.analytics import (
@@ -34,7 +35,9 @@ def set_defaults(_: Any) -> tuple[str, str, list[dict[str, Any]]]:
     """The last 90 days up to yesterday, and the depots this user may pick."""
     principal = require_principal(*ROLES)
     with db_session() as session:
-        today = get_local_today(session, depot_ids=principal.depot_ids)
+        today = get_local_today(
+            session, depot_ids=principal.depot_ids, now=current_runtime().clock.now()
+        )
         depots = list_depots(session, depot_ids=principal.depot_ids, page_size=500).items
     end = today - timedelta(days=1)
     return (

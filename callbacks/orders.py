@@ -11,6 +11,7 @@ from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
 from backend.db.queries.orders import get_order, list_orders
 from backend.db.queries.vehicles import list_vehicles
+from backend.runtime import current_runtime
 from callbacks._common import (
     InvalidInput,
     as_choice,
@@ -58,7 +59,7 @@ def load_lookups(
     with db_session() as session:
         depots = list_depots(session, depot_ids=scope, page_size=MAX_LOOKUP).items
         vehicles = list_vehicles(session, depot_ids=scope, page_size=MAX_LOOKUP).items
-        today = get_local_today(session, depot_ids=scope)
+        today = get_local_today(session, depot_ids=scope, now=current_runtime().clock.now())
     lookup = {
         "vehicles": {str(v.id): v.name for v in vehicles},
         "depots": {str(d.id): {"name": d.name, "timezone": d.timezone} for d in depots},

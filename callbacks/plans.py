@@ -20,6 +20,7 @@ from callbacks._common import (
     as_int_list,
     as_records,
     as_sort_by,
+    as_text,
     db_session,
     parse_date,
     require_principal,
@@ -101,9 +102,12 @@ def compare(selected: list[int] | None, rows: list[dict[str, Any]] | None) -> An
         for i in as_int_list(selected, "selected_rows")[-2:]
         if i < len(table)
     ]
-    chosen = [rid for rid in picked if rid is not None]
-    for rid in chosen:
-        as_int(rid, "rows.response_id")
+    # Response ids are text (hex); the query below checks each against the caller's depots.
+    chosen = [
+        text
+        for rid in picked
+        if rid is not None and (text := as_text(rid, "rows.response_id", max_length=64))
+    ]
     with db_session() as session:
         details = get_plan_details(session, response_ids=chosen, depot_ids=principal.depot_ids)
     return create_plan_comparison(details)

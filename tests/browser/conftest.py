@@ -9,7 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -153,10 +153,10 @@ def live_app() -> Iterator[LiveApp]:
     database = Database(settings)
     upgrade(database.engine)
     with database.session() as session:
-        today = get_local_today(session, depot_ids=None)
+        today = get_local_today(session, depot_ids=None, now=datetime.now(UTC))
     seeded_by, dispatcher, driver = _seed(database, today)
     with database.session() as session:
-        today = get_local_today(session, depot_ids=None)
+        today = get_local_today(session, depot_ids=None, now=datetime.now(UTC))
     driver_stops = _plan_driver_route(database, driver[0], today) if seeded_by == "demo" else 5
     database.engine.dispose()
 

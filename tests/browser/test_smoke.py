@@ -36,7 +36,9 @@ class ConsoleWatch:
 
 @pytest.fixture
 def context(browser) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    # Playwright's wait_for_function evaluates strings, which our CSP (no 'unsafe-eval')
+    # refuses; test_csp.py drives every page under the real policy.
+    context = browser.new_context(viewport={"width": 1440, "height": 960}, bypass_csp=True)
     context.set_default_timeout(TIMEOUT_MS)
     watches: list[ConsoleWatch] = []
     # Every page of the context (new tabs included) is watched for console and page errors.

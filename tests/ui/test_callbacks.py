@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
@@ -19,6 +20,7 @@ from sample_data import Sample, build_sample
 from tree import by_class, text, walk
 
 from backend.auth.permissions import make_principal
+from backend.clock import FixedClock
 from backend.config import load_settings
 from backend.db.engine import Database
 from backend.db.migrate import upgrade
@@ -45,11 +47,13 @@ def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[d
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     database = Database(settings)
     upgrade(database.engine)
+    # One instant for the sample and the app: "today" cannot turn over between them.
+    clock = FixedClock(datetime.now(UTC))
     with database.session() as session:
-        today = get_local_today(session, depot_ids=None)
+        today = get_local_today(session, depot_ids=None, now=clock.now())
         sample = build_sample(session, today=today)
     database.engine.dispose()
-    yield app_module.create_app(settings), sample
+    yield app_module.create_app(settings, clock=clock), sample
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import case, func, select
@@ -110,15 +110,13 @@ def _tz(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def get_local_today(
-    session: Session, *, depot_ids: Collection[int] | None, now: datetime | None = None
-) -> date:
+def get_local_today(session: Session, *, depot_ids: Collection[int] | None, now: datetime) -> date:
     """Today's date in the time zone of the first depot in scope (UTC when there is none)."""
     stmt = select(Depot.timezone).order_by(Depot.id).limit(1)
     if depot_ids is not None:
         stmt = stmt.where(Depot.id.in_(sorted(depot_ids)))
     tz_name = session.scalar(stmt)
-    return (now or datetime.now(UTC)).astimezone(_tz(tz_name)).date()
+    return now.astimezone(_tz(tz_name)).date()
 
 
 def list_depot_markers(session: Session, *, depot_ids: Collection[int] | None) -> list[DepotMarker]:
