@@ -8,14 +8,6 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     echo "note: install Debian's chromium and chromium-driver for the browser tests" >&2
   fi
 fi
-# libfaketime runs the suite with a moved clock (`make test-moved-clock`).
-if ! command -v faketime >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
-  else
-    echo "note: install Debian's faketime for make test-moved-clock" >&2
-  fi
-fi
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true

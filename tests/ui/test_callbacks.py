@@ -10,8 +10,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dash
 import pytest
@@ -24,7 +25,6 @@ from backend.clock import FixedClock
 from backend.config import load_settings
 from backend.db.engine import Database
 from backend.db.migrate import upgrade
-from backend.db.queries.dispatch import get_local_today
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,11 +47,11 @@ def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[d
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     database = Database(settings)
     upgrade(database.engine)
-    # One instant for the sample and the app: "today" cannot turn over between them.
-    clock = FixedClock(datetime.now(UTC))
+    # One pinned instant for the sample and the app, mid-morning in the city, whatever the
+    # date and hour the suite runs at (the sample's depots are in Chicago).
+    clock = FixedClock(datetime(2026, 11, 27, 10, 30, tzinfo=ZoneInfo("America/Chicago")))
     with database.session() as session:
-        today = get_local_today(session, depot_ids=None, now=clock.now())
-        sample = build_sample(session, today=today)
+        sample = build_sample(session, today=date(2026, 11, 27))
     database.engine.dispose()
     yield app_module.create_app(settings, clock=clock), sample
 
