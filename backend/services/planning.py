@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 ENGINES = ("auto", "ortools", "pyvrp")
 MODES = ("full", "remaining")
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 1, 300
+MAX_ID = 2**31 - 1  # the database's integer ids
 # Orders still open for planning; later statuses belong to a driver's live route.
 PLANNABLE_STATUSES = (OrderStatus.NEW.value, OrderStatus.PLANNED.value)
 # A 30-minute break inside the first 3.5-5.5 h of any shift longer than 6 h.
@@ -99,6 +100,12 @@ class PlanRequest:
     mode: str = "full"
 
     def __post_init__(self) -> None:
+        # Ids outside the database's integer range are refused here for every path (REST,
+        # socket, panel), before a query could overflow on them.
+        if not 1 <= self.depot_id <= MAX_ID:
+            raise PlanningError("depot_id", f"must be an id between 1 and {MAX_ID}")
+        if any(not 1 <= v <= MAX_ID for v in self.vehicle_ids):
+            raise PlanningError("vehicle_ids", f"ids must be between 1 and {MAX_ID}")
         if self.mode not in MODES:
             raise PlanningError("mode", f"must be one of {', '.join(MODES)}")
         if self.engine not in ENGINES:

@@ -124,6 +124,8 @@ def test_cancel_stops_the_job_and_keeps_its_best_plan(socket_app) -> None:
         ({"depotId": 1, "serviceDate": "2026-11-27", "timeLimit": True}, "timeLimit"),
         ({"depotId": 1, "serviceDate": "2026-11-27", "vehicleIds": ["x"]}, "vehicleIds"),
         ({"depotId": 1, "serviceDate": "2026-11-27", "vehicleIds": [2**31 - 1]}, "vehicleIds"),
+        ({"depotId": 1, "serviceDate": "2026-11-27", "vehicleIds": [2**70]}, "vehicleIds"),
+        ({"depotId": 2**70, "serviceDate": "2026-11-27"}, "depotId"),
     ],
 )
 def test_bad_requests_get_an_error_naming_the_field(socket_app, message, field) -> None:
