@@ -133,6 +133,7 @@ def change_status_view(path: OrderPath, body: StatusChange):
             order_id=path.order_id,
             status=body.status,
             reason=body.reason,
+            now=current_runtime().clock.now(),
         )
     _announce(order, "status")
     return order.model_dump(mode="json")
@@ -157,7 +158,11 @@ def cancel_order_view(path: OrderPath):
     data = CancelRequest.model_validate(request.get_json(silent=True) or {})
     with current_runtime().db.session() as session:
         order = cancel_order(
-            session, depot_ids=principal.depot_ids, order_id=path.order_id, reason=data.reason
+            session,
+            depot_ids=principal.depot_ids,
+            order_id=path.order_id,
+            reason=data.reason,
+            now=current_runtime().clock.now(),
         )
     _announce(order, "cancelled")
     return order.model_dump(mode="json")

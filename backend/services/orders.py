@@ -29,7 +29,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.clock import SYSTEM_CLOCK
 from backend.db.models import (
     FINAL_ORDER_STATUSES,
     ORDER_TRANSITIONS,
@@ -403,12 +402,11 @@ def change_order_status(
     order_id: int,
     status: OrderStatus,
     reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> OrderOut:
     """Move an order one step along ORDER_TRANSITIONS and stamp `<status>_at` with `now`.
 
-    Anything else conflicts. `now` defaults to the system clock; callers with a runtime pass
-    `runtime.clock.now()`.
+    Anything else conflicts. Callers pass their runtime's clock (`runtime.clock.now()`).
     """
     order = _load_for_update(session, order_id, depot_ids)
     current = OrderStatus(order.status)
@@ -422,7 +420,7 @@ def change_order_status(
         )
     values: dict[str, Any] = {"status": status.value}
     if status in STATUS_STAMPS:
-        values[STATUS_STAMPS[status]] = now or SYSTEM_CLOCK.now()
+        values[STATUS_STAMPS[status]] = now
     if status in (OrderStatus.FAILED, OrderStatus.CANCELLED) and reason:
         values["failure_reason"] = reason
     # Guarded on the status we read, so two concurrent changes cannot both succeed.
@@ -448,7 +446,7 @@ def cancel_order(
     depot_ids: Collection[int] | None,
     order_id: int,
     reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> OrderOut:
     """Cancel an order through the lifecycle (an arrived or final order cannot be cancelled)."""
     return change_order_status(

@@ -6,6 +6,7 @@ Two concurrent status changes of one order: exactly one wins, the other gets a c
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,6 +23,8 @@ from backend.services.orders import (
 
 from .api_helpers import order_body, vehicle_body
 
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+
 
 def test_services_work_on_a_plain_session(runtime, world):
     north = {world.depots["north"]}
@@ -29,7 +32,7 @@ def test_services_work_on_a_plain_session(runtime, world):
         order = create_order(s, depot_ids=north, data=OrderCreate(**order_body()))
     with runtime.db.session() as s:
         planned = change_order_status(
-            s, depot_ids=north, order_id=order.id, status=OrderStatus.PLANNED
+            s, depot_ids=north, order_id=order.id, status=OrderStatus.PLANNED, now=NOW
         )
     assert planned.status == OrderStatus.PLANNED and planned.planned_at is not None
     with runtime.db.session() as s:
@@ -48,7 +51,7 @@ def test_service_errors_name_the_field(runtime, world):
     assert err.value.field == "depot_id"
     with runtime.db.session() as s, pytest.raises(ConflictError) as conflict:
         change_order_status(
-            s, depot_ids=None, order_id=world.orders["N-001"], status=OrderStatus.DELIVERED
+            s, depot_ids=None, order_id=world.orders["N-001"], status=OrderStatus.DELIVERED, now=NOW
         )
     assert conflict.value.details["current"] == "new"
 
@@ -64,7 +67,7 @@ def test_concurrent_status_changes_only_one_wins(runtime, world):
         try:
             with runtime.db.session() as s:
                 change_order_status(
-                    s, depot_ids=None, order_id=order_id, status=OrderStatus.PLANNED
+                    s, depot_ids=None, order_id=order_id, status=OrderStatus.PLANNED, now=NOW
                 )
             result = "ok"
         except ConflictError:

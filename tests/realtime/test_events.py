@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +28,8 @@ from backend.realtime.protocol import EVENT_MAX_AGE, EVENT_MAX_FUTURE, format_ti
 from backend.services import ConflictError
 from backend.services.orders import change_order_status
 from tests.realtime.conftest import Client, fix
+
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
 
 def report(client: Client, kind: str, **fields: Any) -> list[dict[str, Any]]:
@@ -114,7 +116,7 @@ def test_the_socket_follows_the_same_order_lifecycle_as_the_api(connect, fleet, 
     assert error["current"] == "planned" and "delivered" not in error["allowed"]
     with database.session() as session, pytest.raises(ConflictError):
         change_order_status(
-            session, depot_ids=None, order_id=order_id, status=OrderStatus.DELIVERED
+            session, depot_ids=None, order_id=order_id, status=OrderStatus.DELIVERED, now=NOW
         )
     with database.session() as session:
         assert session.get(Order, order_id).status == "planned"
