@@ -100,7 +100,7 @@ def _socket_principal(runtime: Any, config: RealtimeConfig) -> Principal | None:
     token = token or request.args.get("token")
     with runtime.db.session() as db:
         if token:
-            user = user_for_token(db, token=token)
+            user = user_for_token(db, token=token, now=runtime.clock.now())
             return principal_for(user) if user is not None else None
         if SESSION_USER_KEY in session and _same_origin(config):
             return get_principal(db, user_id=int(session[SESSION_USER_KEY]))
