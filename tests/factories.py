@@ -17,6 +17,37 @@ def at_hour(hour: float) -> datetime:
     return local.astimezone(UTC)
 
 
+def van(depot_id: int, name: str) -> Vehicle:
+    """A cargo van of `depot_id` (400 kg, 4 m3, 08:00-17:00), not yet added to a session."""
+    return Vehicle(
+        name=name,
+        vehicle_type="cargo_van",
+        depot_id=depot_id,
+        start_depot_id=depot_id,
+        end_depot_id=depot_id,
+        capacity={"kg": 400, "m3": 4},
+        fuel_l_per_km=0.11,
+        cost_per_km=0.5,
+        cost_per_hour=25,
+        fixed_cost=40,
+        shift_start=time(8),
+        shift_end=time(17),
+        skills=[],
+    )
+
+
+def add_other_depot(db: Database) -> tuple[int, int]:
+    """A second depot, "South", with one van of its own; returns (depot id, van id)."""
+    with db.session() as session:
+        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
+        session.add(south)
+        session.flush()
+        other = van(south.id, "SOUTH-VAN")
+        session.add(other)
+        session.flush()
+        return south.id, other.id
+
+
 def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None = None) -> int:
     """One depot, three vans and `orders` West Loop orders with morning or afternoon windows."""
     with db.session() as session:
@@ -24,23 +55,7 @@ def seed_small_day(db: Database, *, orders: int = 12, skill_for_last: str | None
         session.add(depot)
         session.flush()
         for i in range(3):
-            session.add(
-                Vehicle(
-                    name=f"VAN-{i}",
-                    vehicle_type="cargo_van",
-                    depot_id=depot.id,
-                    start_depot_id=depot.id,
-                    end_depot_id=depot.id,
-                    capacity={"kg": 400, "m3": 4},
-                    fuel_l_per_km=0.11,
-                    cost_per_km=0.5,
-                    cost_per_hour=25,
-                    fixed_cost=40,
-                    shift_start=time(8),
-                    shift_end=time(17),
-                    skills=[],
-                )
-            )
+            session.add(van(depot.id, f"VAN-{i}"))
         for i in range(orders):
             start, end = (8, 12) if i % 2 else (12, 17)
             skills = [skill_for_last] if skill_for_last and i == orders - 1 else []

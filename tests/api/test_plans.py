@@ -12,8 +12,8 @@ from backend.auth.tokens import issue_token
 from backend.auth.users import create_user
 from backend.config import load_settings
 from backend.db.migrate import upgrade
-from backend.db.models import Depot, OptimizationRequest, Order, Route, Vehicle
-from factories import DAY, seed_small_day
+from backend.db.models import OptimizationRequest, Order, Route
+from factories import DAY, add_other_depot, seed_small_day
 
 
 @pytest.fixture
@@ -137,35 +137,9 @@ def test_scope_and_roles(plans_app) -> None:
     assert _client(plans_app, "disp")("GET", "/api/v1/plans/not-an-id").status_code == 422
 
 
-def _south_van(plans_app) -> int:
-    """A depot the dispatcher has no part in, with one van; returns the van's id."""
-    runtime = plans_app.server.extensions["fleet"]
-    with runtime.db.session() as session:
-        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
-        session.add(south)
-        session.flush()
-        template = session.scalars(select(Vehicle)).first()
-        van = Vehicle(
-            name="SOUTH-VAN",
-            vehicle_type=template.vehicle_type,
-            depot_id=south.id,
-            start_depot_id=south.id,
-            end_depot_id=south.id,
-            capacity=template.capacity,
-            fuel_l_per_km=template.fuel_l_per_km,
-            cost_per_km=template.cost_per_km,
-            cost_per_hour=template.cost_per_hour,
-            shift_start=template.shift_start,
-            shift_end=template.shift_end,
-        )
-        session.add(van)
-        session.flush()
-        return van.id
-
-
 def test_vehicles_of_another_depot_or_unknown_are_refused_before_any_job(plans_app) -> None:
     """The probe: depot A's dispatcher names depot B's van; it gets what an unknown id gets."""
-    south_van = _south_van(plans_app)
+    _, south_van = add_other_depot(plans_app.server.extensions["fleet"].db)
     call = _client(plans_app, "disp")
     for vehicle_ids in ([south_van], [2**31 - 1]):
         response = call(

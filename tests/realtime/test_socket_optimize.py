@@ -15,7 +15,7 @@ from backend.db.migrate import upgrade
 from backend.realtime import get_realtime, handle_frame
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import RealtimeConfig
-from factories import DAY, seed_small_day
+from factories import DAY, add_other_depot, seed_small_day
 
 
 @pytest.fixture
@@ -149,30 +149,10 @@ def test_a_vehicle_of_another_depot_is_refused(socket_app) -> None:
     """The probe over the socket: depot A's dispatcher names depot B's van in vehicleIds."""
     from sqlalchemy import select
 
-    from backend.db.models import Depot, OptimizationRequest, Vehicle
+    from backend.db.models import OptimizationRequest
 
     runtime, depot_id = socket_app
-    with runtime.db.session() as session:
-        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
-        session.add(south)
-        session.flush()
-        template = session.scalars(select(Vehicle)).first()
-        van = Vehicle(
-            name="SOUTH-VAN",
-            vehicle_type=template.vehicle_type,
-            depot_id=south.id,
-            start_depot_id=south.id,
-            end_depot_id=south.id,
-            capacity=template.capacity,
-            fuel_l_per_km=template.fuel_l_per_km,
-            cost_per_km=template.cost_per_km,
-            cost_per_hour=template.cost_per_hour,
-            shift_start=template.shift_start,
-            shift_end=template.shift_end,
-        )
-        session.add(van)
-        session.flush()
-        van_id = van.id
+    _, van_id = add_other_depot(runtime.db)
     connection = _connection(runtime, "dispatcher", [depot_id])
     replies = _send(
         connection,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from backend.services.planning import (
     record_pending,
     run_plan,
 )
-from factories import DAY, at_hour, seed_small_day
+from factories import DAY, add_other_depot, at_hour, seed_small_day
 
 ADMIN = make_principal(user_id=1, username="admin", role="admin")
 # Every test plans DAY as seen early that morning, whatever the date the suite runs on.
@@ -298,36 +298,10 @@ def _dispatcher(database, depot_ids: list[int], name: str = "ana"):
         return principal_for(user)
 
 
-def _second_depot(database) -> tuple[int, int]:
-    """A depot "South" with one van of its own; returns (depot id, vehicle id)."""
-    from backend.db.models import Vehicle
-
-    with database.session() as session:
-        south = Depot(name="South", lat=41.75, lon=-87.62, timezone="America/Chicago")
-        session.add(south)
-        session.flush()
-        van = Vehicle(
-            name="SOUTH-VAN",
-            vehicle_type="cargo_van",
-            depot_id=south.id,
-            start_depot_id=south.id,
-            end_depot_id=south.id,
-            capacity={"kg": 400, "m3": 4},
-            fuel_l_per_km=0.11,
-            cost_per_km=0.5,
-            cost_per_hour=25,
-            shift_start=time(8),
-            shift_end=time(17),
-        )
-        session.add(van)
-        session.flush()
-        return south.id, van.id
-
-
 def test_a_vehicle_of_another_depot_is_refused_like_an_unknown_one(database, cache) -> None:
     """The probe: depot A's dispatcher named depot B's van in a plan of depot A."""
     depot_id = seed_small_day(database)
-    _, south_van = _second_depot(database)
+    _, south_van = add_other_depot(database)
     north_dispatcher = _dispatcher(database, [depot_id])
     request = PlanRequest(
         depot_id=depot_id, service_date=DAY, time_limit_s=1, vehicle_ids=(south_van,)
@@ -351,7 +325,7 @@ def test_the_job_reads_the_stored_request_and_checks_the_requester_again(databas
     from backend.db.models import User
 
     depot_id = seed_small_day(database)
-    south_id, _ = _second_depot(database)
+    south_id, _ = add_other_depot(database)
     dispatcher = _dispatcher(database, [depot_id])
     request = PlanRequest(depot_id=depot_id, service_date=DAY, time_limit_s=1, engine="ortools")
     with database.session() as session:
@@ -445,7 +419,7 @@ def test_accept_supersedes_routes_made_without_a_plan(database, cache) -> None:
 def test_accept_refuses_a_plan_on_another_depots_vehicle(database, cache) -> None:
     """A plan stored before the vehicle check cannot move orders onto another depot's van."""
     depot_id = seed_small_day(database)
-    _, south_van = _second_depot(database)
+    _, south_van = add_other_depot(database)
     outcome = _plan(database, cache, depot_id, engine="ortools", breaks=False)
     with database.session() as session:
         route = session.scalars(
