@@ -6,7 +6,6 @@ principal set, as Dash would run them after the login guard.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,17 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dash.Dash, Sample]]:
     data_dir = tmp_path_factory.mktemp("ui-app")
-    # `import app` builds a module-level app from the environment: point it at the temp dir
-    # for the import only, so that other tests still see their own environment.
-    saved = os.environ.get("DATA_DIR")
-    os.environ["DATA_DIR"] = str(data_dir)
-    try:
-        import app as app_module
-    finally:
-        if saved is None:
-            os.environ.pop("DATA_DIR", None)
-        else:
-            os.environ["DATA_DIR"] = saved
+    # tests/conftest.py points DATA_DIR at a temporary folder before `app` is imported.
+    import app as app_module
 
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     database = Database(settings)

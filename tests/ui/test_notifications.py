@@ -5,7 +5,6 @@ acknowledged through one service verb, from REST and from the socket alike.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -34,15 +33,9 @@ NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     data_dir = tmp_path_factory.mktemp("ui-notes")
-    saved = os.environ.get("DATA_DIR")
-    os.environ["DATA_DIR"] = str(data_dir)
-    try:
-        import app as app_module
-    finally:
-        if saved is None:
-            os.environ.pop("DATA_DIR", None)
-        else:
-            os.environ["DATA_DIR"] = saved
+    # tests/conftest.py points DATA_DIR at a temporary folder before `app` is imported.
+    import app as app_module
+
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     database = Database(settings)
     upgrade(database.engine)

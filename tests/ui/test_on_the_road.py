@@ -8,7 +8,6 @@ are the demo's: the position writer stores every fix as "idle", with its speed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -36,15 +35,9 @@ NOW = datetime(2026, 11, 27, 15, 5, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dash.Dash, Sample]]:
     data_dir = tmp_path_factory.mktemp("ui-road")
-    saved = os.environ.get("DATA_DIR")
-    os.environ["DATA_DIR"] = str(data_dir)
-    try:
-        import app as app_module
-    finally:
-        if saved is None:
-            os.environ.pop("DATA_DIR", None)
-        else:
-            os.environ["DATA_DIR"] = saved
+    # tests/conftest.py points DATA_DIR at a temporary folder before `app` is imported.
+    import app as app_module
+
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     database = Database(settings)
     upgrade(database.engine)
