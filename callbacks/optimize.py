@@ -14,15 +14,15 @@ from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, 
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.control import JobControl
 from backend.jobs.tickets import sign_ticket, verify_ticket
-from backend.realtime.optimize import announce_accepted
-from backend.runtime import Runtime
-from backend.services.planning import (
+from backend.planning import (
     PlanningError,
     PlanRequest,
     accept_plan,
     record_pending,
     run_plan,
 )
+from backend.realtime.optimize import announce_accepted
+from backend.runtime import Runtime
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import routes_geojson

@@ -17,15 +17,15 @@ from backend.db.models import OptimizationResponse, Route
 from backend.db.queries.optimization import get_request, latest_response
 from backend.jobs.control import JobControl
 from backend.jobs.planning import submit_plan_job
-from backend.realtime.optimize import announce_accepted
-from backend.runtime import current_runtime
-from backend.services.planning import (
+from backend.planning import (
     MAX_TIME_LIMIT_S,
     MIN_TIME_LIMIT_S,
     PlanningError,
     PlanRequest,
     accept_plan,
 )
+from backend.realtime.optimize import announce_accepted
+from backend.runtime import current_runtime
 
 plans_api = APIBlueprint(
     "plans",

@@ -33,7 +33,7 @@ def execute_plan_job(request_id: str, settings: Settings | None = None) -> dict[
 
     from backend.cache import make_result_cache, make_store
     from backend.jobs.control import JobControl
-    from backend.services.planning import run_plan
+    from backend.planning import run_plan
 
     settings = settings or load_settings()
     control = JobControl(make_store(settings))
@@ -66,7 +66,7 @@ def submit_plan_job(
     Returns the job id (the request id). Raises PlanningError naming the bad field; an
     unknown or out-of-scope depot is PlanningError("depot_id").
     """
-    from backend.services.planning import record_pending
+    from backend.planning import record_pending
 
     job_id = uuid.uuid4().hex
     with database.session() as session:

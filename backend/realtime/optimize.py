@@ -19,10 +19,10 @@ from backend.db.models import OptimizationRequest
 from backend.db.queries.optimization import latest_response
 from backend.jobs.control import JobControl
 from backend.jobs.planning import submit_plan_job
+from backend.planning import AcceptedPlan, PlanningError, PlanRequest
 from backend.realtime.handler import acknowledgment
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import INVALID_MESSAGE, PERMISSION_DENIED, ProtocolError
-from backend.services.planning import AcceptedPlan, PlanningError, PlanRequest
 
 log = logging.getLogger("realtime.optimize")
 FINAL = ("completed", "cancelled", "failed")

@@ -18,7 +18,7 @@ from backend.cache import ResultCache
 from backend.clock import Clock
 from backend.db.engine import Database
 from backend.db.models import Depot, Order, OrderStatus, Route, RouteStatus
-from backend.services.planning import AcceptedPlan, PlanRequest, accept_plan, plan_in_process
+from backend.planning import AcceptedPlan, PlanRequest, accept_plan, plan_in_process
 
 log = logging.getLogger(__name__)
 DEMO_PLANNER = make_principal(user_id=0, username="demo-planner", role="admin")

@@ -172,7 +172,7 @@ def test_following_a_job_changes_nothing(plans_app) -> None:
     """GET is read-only: a job silent for hours stays as it is until the reaper sees it."""
     from datetime import timedelta
 
-    from backend.services.planning import PlanRequest, record_pending
+    from backend.planning import PlanRequest, record_pending
 
     runtime = plans_app.server.extensions["fleet"]
     long_ago = runtime.clock.now() - timedelta(hours=5)

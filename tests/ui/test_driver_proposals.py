@@ -24,7 +24,7 @@ from backend.db.models import (
 )
 from backend.db.queries.dispatch import list_route_lines
 from backend.db.queries.driver import get_driver_day
-from backend.services.planning import accept_plan
+from backend.planning import accept_plan
 
 NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
 ADMIN = make_principal(user_id=1, username="admin", role="admin")

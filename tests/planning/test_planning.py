@@ -23,7 +23,7 @@ from backend.db.models import (
     Route,
     VehicleState,
 )
-from backend.services.planning import (
+from backend.planning import (
     ABANDONED_AFTER_S,
     PlanningError,
     PlanRequest,
@@ -364,7 +364,7 @@ def test_the_requesters_job_runs_with_what_was_stored(database, cache) -> None:
 
 def test_a_crashed_solve_ends_failed(database, cache, monkeypatch) -> None:
     """Not pending forever after a traceback: the request ends "failed" with the reason."""
-    import backend.services.planning as planning
+    import backend.planning.run as planning
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("solver exploded")
