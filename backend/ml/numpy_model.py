@@ -1,0 +1,130 @@
+"""A trained MLP evaluated with NumPy alone: what the web process serves predictions with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backend.ml.export import SERVING_FORMAT
+
+
+class ArtifactError(RuntimeError):
+    """A model directory is missing, incomplete or corrupted."""
+
+
+_ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": np.tanh,
+    "softplus": lambda x: np.logaddexp(0.0, x),
+    "exponential": np.exp,
+}
+
+
+@dataclass(frozen=True)
+class NumpyModel:
+    """Preprocessing and forward pass from the exported arrays (see backend.ml.export)."""
+
+    description: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, directory: Path) -> NumpyModel:
+        """Read ``serving.json`` and ``weights.npz``; raise ArtifactError when unusable."""
+        try:
+            description = json.loads((directory / "serving.json").read_text())
+            with np.load(directory / "weights.npz", allow_pickle=False) as data:
+                arrays = {key: np.asarray(data[key]) for key in data.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"{directory}: cannot load the serving export: {exc}") from exc
+        if description.get("format") != SERVING_FORMAT:
+            raise ArtifactError(f"{directory}: unknown serving format {description.get('format')}")
+        model = cls(description, arrays)
+        model._check()
+        return model
+
+    def _check(self) -> None:
+        width = self.description["input_width"]
+        for layer in self.description["layers"]:
+            name = layer["name"]
+            if layer["kind"] == "dense":
+                kernel = self.arrays.get(f"{name}.kernel")
+                if kernel is None or kernel.ndim != 2 or kernel.shape[0] != width:
+                    raise ArtifactError(f"layer {name}: kernel missing or of the wrong shape")
+                width = kernel.shape[1]
+            elif f"{name}.scale" not in self.arrays or self.arrays[f"{name}.scale"].shape != (
+                width,
+            ):
+                raise ArtifactError(f"layer {name}: normalisation missing or of the wrong shape")
+        expected = len(self.targets) * max(1, len(self.quantiles))
+        if width != expected:
+            raise ArtifactError(f"the network has {width} outputs, the targets need {expected}")
+        if not all(np.isfinite(v).all() for v in self.arrays.values()):
+            raise ArtifactError("the exported weights hold NaN or infinite values")
+
+    @property
+    def targets(self) -> list[str]:
+        """Target names, in output order."""
+        return list(self.description["targets"])
+
+    @property
+    def quantiles(self) -> list[float]:
+        """Quantile levels per target (empty for a point model)."""
+        return list(self.description["quantiles"])
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """The input columns this model needs."""
+        return list(self.description["numeric"]["columns"]) + [
+            c["column"] for c in self.description["categorical"]
+        ]
+
+    def transform(self, features: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
+        """The preprocessed input matrix, equal to the fitted ColumnTransformer's output."""
+        frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(features)
+        missing = [c for c in self.feature_columns if c not in frame.columns]
+        if missing:
+            raise KeyError(f"features missing: {missing}")
+        parts = []
+        columns = self.description["numeric"]["columns"]
+        if columns:
+            values = np.column_stack(
+                [pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64) for c in columns]
+            )
+            values = np.where(np.isnan(values), self.arrays["numeric.fill"], values)
+            parts.append((values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"])
+        for item in self.description["categorical"]:
+            raw = frame[item["column"]]
+            raw = raw.where(raw.notna(), "missing").astype(str).to_numpy()
+            levels = np.asarray(item["levels"])
+            parts.append((raw[:, None] == levels[None, :]).astype(np.float64))
+        return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """The network's raw outputs for a preprocessed matrix (scaled target space)."""
+        for layer in self.description["layers"]:
+            name = layer["name"]
+            if layer["kind"] == "dense":
+                x = x @ self.arrays[f"{name}.kernel"] + self.arrays[f"{name}.bias"]
+                x = _ACTIVATIONS[layer["activation"]](x)
+            else:
+                x = x * self.arrays[f"{name}.scale"] + self.arrays[f"{name}.shift"]
+        return x
+
+    def predict(self, features: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
+        """Predictions in target units, shaped (rows, targets, quantiles), quantiles sorted."""
+        raw = self.forward(self.transform(features))
+        n_targets = len(self.targets)
+        out = raw.reshape(len(raw), n_targets, -1)
+        out = out * np.asarray(self.description["y_scale"])[None, :, None]
+        out = out + np.asarray(self.description["y_mean"])[None, :, None]
+        if self.description["log_targets"]:
+            out = np.expm1(out)
+        return np.sort(out, axis=2)
