@@ -63,6 +63,26 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1024, le=256 * 1024 * 1024, alias="MAX_REQUEST_BYTES"
     )
+    # Analytics targets (the original design's); each KPI card and chart shows its target.
+    target_cost_per_mile: float = Field(default=1.20, gt=0, alias="TARGET_COST_PER_MILE")
+    target_on_time_rate: float = Field(default=0.98, gt=0, le=1, alias="TARGET_ON_TIME_RATE")
+    target_fleet_utilization: float = Field(
+        default=0.90, gt=0, le=1, alias="TARGET_FLEET_UTILIZATION"
+    )
+    target_planning_minutes: float = Field(default=1.0, gt=0, alias="TARGET_PLANNING_MINUTES")
+    target_mpg: float = Field(default=7.8, gt=0, alias="TARGET_MPG")
+    # Position retention: raw fixes for POSITION_RAW_DAYS, then a thinned track (one fix per
+    # POSITION_TRACK_INTERVAL_S and every heading change of POSITION_HEADING_CHANGE_DEG or more)
+    # until POSITION_TRACK_DAYS, then only the daily aggregates.
+    position_raw_days: int = Field(default=30, ge=1, le=3650, alias="POSITION_RAW_DAYS")
+    position_track_days: int = Field(default=365, ge=1, le=36500, alias="POSITION_TRACK_DAYS")
+    position_track_interval_s: float = Field(
+        default=30.0, gt=0, le=3600, alias="POSITION_TRACK_INTERVAL_S"
+    )
+    position_heading_change_deg: float = Field(
+        default=15.0, ge=0, le=180, alias="POSITION_HEADING_CHANGE_DEG"
+    )
+    retention_batch_size: int = Field(default=2000, ge=1, le=100_000, alias="RETENTION_BATCH_SIZE")
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +120,8 @@ class Settings(BaseSettings):
     def _production_rules(self) -> Settings:
         if self.env == "production" and not self.secret_key:
             raise ValueError("SECRET_KEY must be set when APP_ENV=production")
+        if self.position_track_days <= self.position_raw_days:
+            raise ValueError("POSITION_TRACK_DAYS must be greater than POSITION_RAW_DAYS")
         if self.background_jobs == "celery" and not self.redis_url:
             raise ValueError("BACKGROUND_JOBS=celery needs REDIS_URL (the Celery broker)")
         return self
