@@ -63,6 +63,7 @@ from backend.solver.model import (
     TimeWindow,
     Unassigned,
     Vehicle,
+    Violation,
     validate,
 )
 from backend.solver.solve import ENGINES, solve
@@ -94,6 +95,7 @@ __all__ = [
     "Unassigned",
     "Vehicle",
     "VehicleState",
+    "Violation",
     "insert_order",
     "reoptimize",
     "solve",

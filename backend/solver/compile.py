@@ -9,7 +9,7 @@ second), distances in the matrix's integer units, demands in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -228,3 +228,28 @@ def compile_problem(
         vehicles=tuple(vehicles),
         horizon=horizon,
     )
+
+
+def reserve_breaks(c: Compiled) -> Compiled:
+    """The problem the engines search: breaks removed, their time reserved from the shift.
+
+    Each vehicle's shift end and maximum duration shrink by its breaks' total
+    duration, so placing the breaks afterwards (:mod:`backend.solver.evaluate`)
+    lengthens a route by at most that much and keeps it within the real shift.
+    Engines that model breaks natively plan them badly (OR-Tools' break intervals
+    turned a 30-minute break into hundreds of kilometres and a dropped order).
+    """
+    if not any(v.breaks for v in c.vehicles):
+        return c
+    vehicles = []
+    for v in c.vehicles:
+        total = sum(d for _, _, d in v.breaks)
+        vehicles.append(
+            replace(
+                v,
+                breaks=(),
+                late=max(v.early, v.late - total),
+                max_duration=None if v.max_duration is None else max(0, v.max_duration - total),
+            )
+        )
+    return replace(c, vehicles=tuple(vehicles))

@@ -1,8 +1,21 @@
-"""Schedule, check and price routes in engine units, and turn them into a :class:`Plan`.
+"""Schedule, check and price routes in engine units, breaks included.
 
 Every engine hands back plain order sequences; this module recomputes the
-schedule (earliest service, the depot left as late as that allows), loads and
-costs itself, so plans from different engines are measured by the same rules.
+schedule (earliest service, the depot left as late as that allows), places the
+driver's breaks, and computes loads and costs itself, so plans from different
+engines are measured by the same rules.  Plan assembly lives in
+:mod:`backend.solver.assemble`; this module imports nothing from it or from
+:mod:`backend.solver.explain`, which keeps the package free of import cycles.
+
+Breaks
+------
+Engines plan with each break's duration reserved from the shift (see
+:func:`backend.solver.compile.reserve_breaks`); the break itself is placed here,
+in the route's best gap: at the depot before the vehicle leaves or after it is
+back (free), or on the road, taken on arrival at a stop before service (so that
+waiting for a window to open absorbs it) or, when that would start it too late,
+right after the previous stop.  The gap that ends the route earliest while
+keeping every window, the shift and the maximum duration wins.
 """
 
 from __future__ import annotations
@@ -10,13 +23,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.solver.compile import DEMAND_SCALE, Compiled, CVehicle
-from backend.solver.model import BreakSlot, Plan, Route, Stop
+from backend.solver.compile import Compiled, CVehicle
+
+# (gap, earliest, latest, duration): a break taken before stop ``gap`` (``gap ==
+# len(route)``: before the leg back to the depot).
+_Placed = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class RouteEval:
-    """A scheduled route in engine units; ``feasible`` is False with a ``violation`` text."""
+    """A scheduled route in engine units; ``feasible`` is False with a ``violation`` text.
+
+    ``bad_stop`` is the position of the first stop that breaks a constraint of its
+    own (time window, skill), or None when the violation is the route's
+    (capacity, shift end, maximum duration or distance, break).
+    """
 
     feasible: bool
     violation: str
@@ -28,6 +49,8 @@ class RouteEval:
     loads: tuple[tuple[int, ...], ...]  # on board after each stop
     delivered: tuple[int, ...]
     cost: int
+    breaks: tuple[tuple[int, int], ...] = ()  # (start, duration) per break
+    bad_stop: int | None = None
 
 
 def _first_start(windows: Sequence[tuple[int, int]], arrival: int) -> int | None:
@@ -37,17 +60,129 @@ def _first_start(windows: Sequence[tuple[int, int]], arrival: int) -> int | None
     return None
 
 
-def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval:
-    """Schedule ``orders`` (order indices) on vehicle ``v`` and check every constraint.
+@dataclass
+class _Schedule:
+    arrivals: list[int]
+    starts: list[int]
+    end: int
+    slots: list[tuple[int, int]]
+    bad: int | None  # first stop past its windows, or -1 for a break, None when fine
 
-    Breaks are not placed here; routes of vehicles with breaks take their times
-    from the OR-Tools solution instead.
-    """
+
+def _forward(
+    c: Compiled, v: CVehicle, nodes: Sequence[int], placed: Sequence[_Placed]
+) -> _Schedule:
+    """Earliest schedule of ``nodes`` from ``v.early`` with breaks at the given gaps."""
+    _, dur, service, _ = c.lists
+    windows = c.windows
+    at_gap: dict[int, list[_Placed]] = {}
+    for p in placed:
+        at_gap.setdefault(p[0], []).append(p)
+    t = v.early
+    prev = v.start
+    arrivals: list[int] = []
+    starts: list[int] = []
+    slots: list[tuple[int, int]] = []
+    bad: int | None = None
+    n = len(nodes)
+    for k in range(n + 1):
+        node = nodes[k] if k < n else v.end
+        travel = dur[prev][node]
+        arrival = t + travel
+        ready = arrival
+        for _, lo, hi, d in at_gap.get(k, ()):
+            bs = max(ready, lo)
+            if bs > hi:
+                # Too late on arrival: take it before driving instead.
+                bs = max(t, lo)
+                if bs > hi:
+                    bad = -1 if bad is None else bad
+                    bs = max(ready, lo)
+                else:
+                    arrival = bs + d + travel
+                    slots.append((bs, d))
+                    ready = arrival
+                    continue
+            slots.append((bs, d))
+            ready = bs + d
+        if k == n:
+            return _Schedule(arrivals, starts, ready, slots, bad)
+        start = _first_start(windows[node], ready)
+        if start is None:
+            bad = k if bad is None else bad
+            start = ready
+        arrivals.append(arrival)
+        starts.append(start)
+        t = start + service[node]
+        prev = node
+    raise AssertionError("unreachable")
+
+
+def _depart(c: Compiled, v: CVehicle, nodes: Sequence[int], sched: _Schedule) -> int:
+    """Leave the depot as late as the first stop (or a break at it) allows."""
+    if not nodes:
+        return v.early
+    first = sched.starts[0]
+    _, dur, _, _ = c.lists
+    # A break taken on arrival at the first stop happens before its service.
+    for bs, _ in sched.slots:
+        if bs <= first:
+            first = min(first, bs)
+    return max(v.early, first - dur[v.start][nodes[0]])
+
+
+def _place_breaks(
+    c: Compiled, v: CVehicle, nodes: Sequence[int], base: _Schedule
+) -> tuple[_Schedule, int, list[tuple[int, int]], bool]:
+    """Place ``v``'s breaks greedily; returns schedule, depart, depot breaks, success."""
+    placed: list[_Placed] = []
+    sched = base
+    depart = _depart(c, v, nodes, sched)
+    depot_slots: list[tuple[int, int]] = []
+    before_free = v.early
+    ok = True
+    for lo, hi, d in sorted(v.breaks):
+        bs = max(before_free, lo)
+        if bs <= hi and bs + d <= depart:
+            depot_slots.append((bs, d))
+            before_free = bs + d
+            continue
+        bs = max(sched.end, lo, max((s + dd for s, dd in depot_slots), default=0))
+        if bs <= hi and bs + d <= v.late:
+            depot_slots.append((bs, d))
+            continue
+        best: tuple[int, int, _Schedule] | None = None
+        for g in range(len(nodes) + 1):
+            trial = sorted([*placed, (g, lo, hi, d)])
+            s = _forward(c, v, nodes, trial)
+            if s.bad is not None or s.end > v.late:
+                continue
+            dep = _depart(c, v, nodes, s)
+            if v.max_duration is not None and s.end - dep > v.max_duration:
+                continue
+            if best is None or s.end < best[0]:
+                best = (s.end, g, s)
+        if best is None:
+            ok = False
+            continue
+        placed = sorted([*placed, (best[1], lo, hi, d)])
+        sched = best[2]
+        depart = _depart(c, v, nodes, sched)
+    # A break set after the return must still start after it once later breaks moved it.
+    for bs, _ in depot_slots:
+        if depart < bs < sched.end:
+            ok = False
+    return sched, depart, depot_slots, ok
+
+
+def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval:
+    """Schedule ``orders`` (order indices) on vehicle ``v``, place its breaks, check everything."""
     dist, dur, service, demand = c.lists
     units = c.demand.shape[1]
     base = c.num_depots
     nodes = [base + i for i in orders]
     violation = ""
+    bad_stop: int | None = None
     pickup_of, delivery_of = c.pickup_of, c.delivery_of
     cap = v.capacity
     # Physical load: plain orders are loaded at the depot, paired goods ride
@@ -66,8 +201,7 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
     if any(load[k] > cap[k] for k in range(units)):
         violation = "capacity"
     seen: set[int] = set()
-    skills_ok = True
-    for i in orders:
+    for pos, i in enumerate(orders):
         d = demand[base + i]
         if i in delivery_of:
             for k in range(units):
@@ -84,40 +218,36 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
         if not violation and any(load[k] > cap[k] for k in range(units)):
             violation = "capacity"
         loads.append(tuple(load))
-        if skills_ok and not c.can_serve(v, i):
-            skills_ok = False
+        if bad_stop is None and not c.can_serve(v, i):
+            bad_stop = pos
             violation = violation or "skill"
 
-    t = v.early
-    prev = v.start
-    arrivals = []
-    starts = []
+    sched = _forward(c, v, nodes, ())
+    if sched.bad is not None and sched.bad >= 0:
+        violation = violation or "time_window"
+        bad_stop = sched.bad if bad_stop is None else min(bad_stop, sched.bad)
+    depart = _depart(c, v, nodes, sched)
+    slots: list[tuple[int, int]] = []
+    if nodes and v.breaks and not violation:
+        sched, depart, depot_slots, ok = _place_breaks(c, v, nodes, sched)
+        slots = sorted(sched.slots + depot_slots)
+        if not ok:
+            violation = "break"
+    arrivals = list(sched.arrivals)
+    end = sched.end
     distance = 0
-    windows = c.windows
-    for node in nodes:
-        arrival = t + dur[prev][node]
-        distance += dist[prev][node]
-        start = _first_start(windows[node], arrival)
-        if start is None:
-            violation = violation or "time_window"
-            start = arrival
-        arrivals.append(arrival)
-        starts.append(start)
-        t = start + service[node]
-        prev = node
-    end = t + dur[prev][v.end]
-    distance += dist[prev][v.end]
-    if end > v.late and not violation:
-        violation = "shift_end"
-    # Leave the depot as late as the first stop allows, so idle time is not billed.
-    depart = v.early
     if nodes:
+        prev = v.start
+        for node in nodes:
+            distance += dist[prev][node]
+            prev = node
+        distance += dist[prev][v.end]
         # Later service starts are unchanged, so only the first leg moves.
-        depart = max(v.early, starts[0] - dur[v.start][nodes[0]])
-        arrivals[0] = depart + dur[v.start][nodes[0]]
+        arrivals[0] = max(arrivals[0], depart + dur[v.start][nodes[0]])
     else:
         end = depart = v.early
-        distance = 0
+    if end > v.late and not violation:
+        violation = "shift_end"
     duration = end - depart
     if v.max_duration is not None and duration > v.max_duration and not violation:
         violation = "max_duration"
@@ -129,7 +259,7 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
     return RouteEval(
         feasible=not violation,
         violation=violation,
-        starts=tuple(starts),
+        starts=tuple(sched.starts),
         arrivals=tuple(arrivals),
         depart=depart,
         end=end,
@@ -137,112 +267,24 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
         loads=tuple(loads),
         delivered=tuple(delivered),
         cost=cost,
+        breaks=tuple(slots),
+        bad_stop=bad_stop,
     )
 
 
-def build_plan(
-    c: Compiled,
-    routes: Sequence[Sequence[int]],
-    *,
-    engine: str,
-    solve_time: float,
-    times: Sequence[Sequence[tuple[int, int]]] | None = None,
-    route_breaks: Sequence[Sequence[tuple[int, int]]] | None = None,
-    prefixes: Sequence[Sequence[Stop]] | None = None,
-) -> Plan:
-    """Build a :class:`Plan` from order sequences per vehicle (index = vehicle index).
+def objective(c: Compiled, routes: Sequence[Sequence[int]]) -> tuple[int, int, int]:
+    """Engine-independent comparison key: (infeasible routes, mandatory orders missed, cost).
 
-    ``times`` optionally gives ``(arrival, service start)`` per stop as found by
-    the engine (used when it also placed breaks); ``prefixes`` are fixed stops
-    already done, placed in front of each route (re-optimization).
+    Cost includes the drop penalties of optional orders left out.
     """
-    from backend.solver.explain import explain_unassigned
-    from backend.solver.score import score_plan
-
-    units = c.demand.shape[1]
-    scale = DEMAND_SCALE
-    out_routes = []
-    total_cost = 0
-    total_dist = 0
-    total_dur = 0
-    served: set[int] = set()
-    for vi, seq in enumerate(routes):
-        v = c.vehicles[vi]
-        ev = evaluate_route(c, v, seq)
-        served.update(seq)
-        stops = list(prefixes[vi]) if prefixes else []
-        for k, i in enumerate(seq):
-            arrival, start = ev.arrivals[k], ev.starts[k]
-            if times is not None and times[vi]:
-                arrival, start = times[vi][k]
-            node = c.node(i)
-            stops.append(
-                Stop(
-                    order_id=c.problem.orders[i].id,
-                    arrival=c.ticks_to_seconds(arrival),
-                    start=c.ticks_to_seconds(start),
-                    departure=c.ticks_to_seconds(start + int(c.service[node])),
-                    load=tuple(x / scale for x in ev.loads[k]),
-                )
-            )
-        end = ev.end
-        depart = ev.depart
-        if times is not None and times[vi] and seq:
-            last = c.node(seq[-1])
-            end = max(end, times[vi][-1][1] + int(c.service[last]) + int(c.dur[last, v.end]))
-            depart = min(depart, times[vi][0][0] - int(c.dur[v.start, c.node(seq[0])]))
-        duration = end - depart if seq else 0
-        cost = v.fixed + v.unit_dist * ev.distance + v.unit_time * duration if seq else 0
-        total_cost += cost
-        total_dist += ev.distance
-        total_dur += duration
-        breaks = tuple(
-            BreakSlot(c.ticks_to_seconds(s), c.ticks_to_seconds(d))
-            for s, d in (route_breaks[vi] if route_breaks else ())
-        )
-        out_routes.append(
-            Route(
-                vehicle_id=v.id,
-                stops=tuple(stops),
-                start_time=c.ticks_to_seconds(depart),
-                end_time=c.ticks_to_seconds(end),
-                distance=c.dist_to_units(ev.distance),
-                duration=c.ticks_to_seconds(duration),
-                load=tuple(x / scale for x in ev.delivered) if seq else (0.0,) * units,
-                cost=c.cost_to_currency(cost),
-                breaks=breaks,
-            )
-        )
-    missing = [i for i in range(c.num_orders) if i not in served]
-    unassigned = explain_unassigned(c, missing, routes)
-    penalties = sum(c.penalty[i] for i in missing if not c.mandatory[i])
-    plan = Plan(
-        routes=tuple(out_routes),
-        unassigned=tuple(unassigned),
-        cost=c.cost_to_currency(total_cost + penalties),
-        distance=c.dist_to_units(total_dist),
-        duration=c.ticks_to_seconds(total_dur),
-        engine=engine,
-        solve_time=solve_time,
-        score=0.0,
-        capacity_units=c.problem.capacity_units,
-    )
-    return _with_score(plan, score_plan(c, routes, total_cost))
-
-
-def _with_score(plan: Plan, score: float) -> Plan:
-    from dataclasses import replace
-
-    return replace(plan, score=score)
-
-
-def objective(c: Compiled, routes: Sequence[Sequence[int]]) -> tuple[int, int]:
-    """Engine-independent comparison key: (mandatory orders missed, cost incl. penalties)."""
     served = {i for r in routes for i in r}
     cost = 0
+    infeasible = 0
     for vi, seq in enumerate(routes):
         if seq:
-            cost += evaluate_route(c, c.vehicles[vi], seq).cost
+            ev = evaluate_route(c, c.vehicles[vi], seq)
+            cost += ev.cost
+            infeasible += not ev.feasible
     missed = 0
     for i in range(c.num_orders):
         if i not in served:
@@ -250,4 +292,4 @@ def objective(c: Compiled, routes: Sequence[Sequence[int]]) -> tuple[int, int]:
                 missed += 1
             else:
                 cost += c.penalty[i]
-    return missed, cost
+    return infeasible, missed, cost

@@ -12,6 +12,8 @@ reduced by the time already spent since the route started.
 :func:`insert_order` adds one order to a plan without a full solve: cheapest
 feasible insertion over every route and position, then relocate moves on the
 route that received it, within a few tens of milliseconds for a 100-stop plan.
+Both work the same whichever engine made the plan: the plan is re-read as
+order sequences and re-scheduled by the shared evaluator, breaks included.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from backend.solver.assemble import build_plan
 from backend.solver.compile import Compiled, compile_problem
-from backend.solver.evaluate import build_plan, evaluate_route
+from backend.solver.evaluate import evaluate_route
 from backend.solver.matrix import Matrices, MatrixProvider
 from backend.solver.model import (
     Depot,
@@ -244,8 +247,8 @@ def insert_order(
     ranked by added distance and checked exactly in that order), then relocate
     moves on the receiving route for up to ``search_time`` seconds.  The result
     is a plan for ``problem`` plus the order; an order that fits nowhere comes
-    back unassigned with its reason.  Vehicles with breaks take a short full
-    OR-Tools solve instead, since the fast path does not place breaks.
+    back unassigned with its reason.  Breaks are placed by the evaluator, so
+    vehicles with breaks take the same fast path.
     """
     started = time.monotonic()
     grown = replace(problem, orders=problem.orders + (order,))
@@ -253,16 +256,6 @@ def insert_order(
     c = compile_problem(grown, matrix)
     routes = _routes_of(c, plan)
     new = c.num_orders - 1
-    if any(v.breaks for v in c.vehicles):
-        out = solve_compiled(
-            c,
-            engine="ortools",
-            time_limit=max(0.2, search_time * 4),
-            progress=Progress(),
-            initial=routes,
-            started=started,
-        )
-        return replace(out, engine="insertion", solve_time=time.monotonic() - started)
     node = c.node(new)
     candidates: list[tuple[int, int, int]] = []  # (added distance, vehicle, position)
     for vi, seq in enumerate(routes):

@@ -159,6 +159,22 @@ class Unassigned:
 
 
 @dataclass(frozen=True, slots=True)
+class Violation:
+    """A hard constraint a returned plan breaks: which stop (or route) and why.
+
+    The solver repairs engine results or falls back to the other engine before it
+    ever returns one of these; a plan carries them only when neither worked (a
+    fixed stop of a live route already late, say), so nothing is broken silently.
+    ``order_id`` is None for a route-level violation (shift end, capacity, break).
+    """
+
+    vehicle_id: str
+    order_id: str | None
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     """A served order: planned arrival, service start, departure (seconds) and load after it."""
 
@@ -199,6 +215,8 @@ class Plan:
     ``cost`` is the routes' cost plus the drop penalties of optional orders left
     out; ``distance`` and ``duration`` are summed over routes; ``solve_time`` is
     wall seconds; ``score`` is described in :mod:`backend.solver.score`.
+    ``violations`` lists every hard constraint the plan breaks (normally none;
+    see :class:`Violation`); ``feasible`` says whether it is empty.
     """
 
     routes: tuple[Route, ...]
@@ -210,6 +228,12 @@ class Plan:
     solve_time: float
     score: float
     capacity_units: tuple[str, ...] = ()
+    violations: tuple[Violation, ...] = ()
+
+    @property
+    def feasible(self) -> bool:
+        """Whether the plan keeps every hard constraint."""
+        return not self.violations
 
     @property
     def vehicles_used(self) -> int:

@@ -31,6 +31,9 @@ insertion instead, so a big instance is not left half-inserted when time runs
 out (1,000 generated orders, 50 s: global cheapest arc left orders unserved,
 local cheapest insertion served all at 124,633, parallel cheapest insertion
 served all at 76,696).
+Breaks are not modelled here: the engine plans with their time reserved
+(:func:`backend.solver.compile.reserve_breaks`) and the evaluator places them;
+OR-Tools' own break intervals made a 30-minute break cost hundreds of km.
 Costs and transits are registered as matrices, not Python callbacks, so the
 search runs in C++ without re-entering the interpreter.
 """
@@ -54,11 +57,9 @@ METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
 
 @dataclass(frozen=True)
 class EngineResult:
-    """Order sequences per vehicle, and engine times/breaks where the engine placed them."""
+    """Order sequences per vehicle; schedules and breaks are recomputed by the evaluator."""
 
     routes: list[list[int]]
-    times: list[list[tuple[int, int]]] | None = None
-    breaks: list[list[tuple[int, int]]] | None = None
 
 
 def _use_sisr_ils(params: object, avg_removed: int) -> None:
@@ -140,18 +141,6 @@ def solve_ortools(
         for (_, hi), (lo, _) in zip(windows, windows[1:], strict=False):
             if lo - 1 >= hi + 1:
                 var.RemoveInterval(hi + 1, lo - 1)
-
-    if any(v.breaks for v in c.vehicles):
-        visit = [0] * routing.Size()
-        for index in range(routing.Size()):
-            visit[index] = int(service[manager.IndexToNode(index)])
-        for v in c.vehicles:
-            if v.breaks:
-                intervals = [
-                    solver.FixedDurationIntervalVar(lo, hi, d, False, f"break-{v.index}-{k}")
-                    for k, (lo, hi, d) in enumerate(v.breaks)
-                ]
-                time_dim.SetBreakIntervalsOfVehicle(intervals, v.index, visit)
 
     if any(v.max_distance is not None for v in c.vehicles):
         dist_cb = routing.RegisterTransitMatrix(_matrix(dist))
@@ -271,34 +260,11 @@ def solve_ortools(
     finally:
         done.set()
     routes: list[list[int]] = [[] for _ in c.vehicles]
-    times: list[list[tuple[int, int]]] = [[] for _ in c.vehicles]
-    breaks: list[list[tuple[int, int]]] = [[] for _ in c.vehicles]
     if solution is None:
         return EngineResult(routes=routes)
     for v in c.vehicles:
-        index = routing.Start(v.index)
-        prev_depart: int | None = None
-        prev_node = manager.IndexToNode(index)
-        prev_depart = solution.Min(time_dim.CumulVar(index)) + int(service[prev_node])
-        index = solution.Value(routing.NextVar(index))
+        index = solution.Value(routing.NextVar(routing.Start(v.index)))
         while not routing.IsEnd(index):
-            node = manager.IndexToNode(index)
-            start = solution.Min(time_dim.CumulVar(index))
-            arrival = min(start, prev_depart + int(dur[prev_node, node]))
-            routes[v.index].append(order_of_local[node])
-            times[v.index].append((arrival, start))
-            prev_depart = start + int(service[node])
-            prev_node = node
+            routes[v.index].append(order_of_local[manager.IndexToNode(index)])
             index = solution.Value(routing.NextVar(index))
-    has_breaks = any(v.breaks for v in c.vehicles)
-    if has_breaks:
-        container = solution.IntervalVarContainer()
-        for k in range(container.Size()):
-            element = container.Element(k)
-            if element.PerformedValue():
-                name = element.Var().Name()
-                vi = int(name.split("-")[1])
-                if routes[vi]:
-                    breaks[vi].append((element.StartValue(), element.DurationValue()))
-        return EngineResult(routes=routes, times=times, breaks=breaks)
-    return EngineResult(routes=routes, times=times if has_breaks else None)
+    return EngineResult(routes=routes)

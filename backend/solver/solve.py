@@ -1,12 +1,23 @@
 """The one entry point: :func:`solve` a :class:`Problem` into a :class:`Plan`.
 
-Engines: ``"ortools"`` (every constraint), ``"pyvrp"`` (the problems its model
-expresses, see :func:`backend.solver.pyvrp_engine.supports`) and ``"auto"``: when
-PyVRP can express the problem, the budget is at least ``PARALLEL_MIN_SECONDS``
-and a second core is idle (by the load average), OR-Tools runs in a child
-process while PyVRP runs here (one core each) and the better plan is kept;
-otherwise PyVRP runs alone; when PyVRP cannot express the problem OR-Tools runs
-alone.
+Engines: ``"ortools"`` (every constraint), ``"pyvrp"`` (everything but
+pickup-and-delivery pairs, see :mod:`backend.solver.pyvrp_engine`) and
+``"auto"``: when PyVRP can express the problem, the budget is at least
+``PARALLEL_MIN_SECONDS`` and a second core is idle (by the load average),
+OR-Tools runs in a child process while PyVRP runs here (one core each) and the
+better plan is kept; otherwise PyVRP runs alone; when PyVRP cannot express the
+problem OR-Tools runs alone.
+
+Both engines search the problem with break time reserved from each shift
+(:func:`backend.solver.compile.reserve_breaks`); breaks are placed afterwards.
+
+Every engine result is checked before it becomes a plan: infeasible routes are
+repaired (:mod:`backend.solver.repair`); when the repair has to leave out
+mandatory orders the engine had served and ``auto`` did not run the other
+engine, the other engine gets ``FALLBACK_SHARE`` of the budget (at least
+``FALLBACK_MIN_SECONDS``, on top of it) and the better checked plan is kept.
+The finished plan is checked once more (:func:`backend.solver.assemble.check_plan`)
+and carries whatever that finds in ``Plan.violations``.
 
 Orders no vehicle could serve even on its own are set aside before the search
 (they would only slow it down) and reported with their reason.
@@ -25,19 +36,23 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from backend.solver.compile import COST_SCALE, Compiled, compile_problem
-from backend.solver.evaluate import build_plan, objective
+from backend.solver.assemble import build_plan
+from backend.solver.compile import COST_SCALE, Compiled, compile_problem, reserve_breaks
+from backend.solver.evaluate import objective
 from backend.solver.explain import explain_order
 from backend.solver.matrix import Matrices, MatrixProvider
 from backend.solver.model import Plan, Problem, ProblemError, Stop, validate
 from backend.solver.ortools_engine import EngineResult, solve_ortools
 from backend.solver.progress import Cancel, OnImprove, Progress
 from backend.solver.pyvrp_engine import solve_pyvrp, supports
+from backend.solver.repair import repair
 
 ENGINES = ("auto", "ortools", "pyvrp")
 log = logging.getLogger(__name__)
 #: Below this budget "auto" runs PyVRP only; the OR-Tools process costs ~0.3 s to start.
 PARALLEL_MIN_SECONDS = 2.0
+#: Budget of the other engine when one engine's plan could not be repaired in full.
+FALLBACK_SHARE, FALLBACK_MIN_SECONDS = 0.25, 0.5
 
 
 def _spare_core() -> bool:
@@ -61,8 +76,8 @@ def _race(
     progress: Progress,
     seed: int,
     max_iterations: int | None,
-) -> tuple[str, EngineResult]:
-    """Run OR-Tools in a spawned process and PyVRP here; return the better (engine, result).
+) -> list[tuple[str, EngineResult]]:
+    """Run OR-Tools in a spawned process and PyVRP here; return both (engine, result) pairs.
 
     A process, not a thread: OR-Tools holds the interpreter lock while it
     searches, which starved PyVRP to ~2% of its iterations in a thread.  A
@@ -116,9 +131,7 @@ def _race(
         proc.kill()
         proc.communicate()
         log.info("OR-Tools worker overran its budget; using PyVRP's plan")
-    # Fewest mandatory orders missed first, then cost; ties go to PyVRP.
-    used, result = min(candidates, key=lambda kv: objective(c, kv[1].routes))
-    return used, result
+    return candidates
 
 
 def serviceable_orders(c: Compiled) -> list[int]:
@@ -158,6 +171,14 @@ def _run_pyvrp(
     return res, feasible
 
 
+def _checked(c: Compiled, result: EngineResult) -> tuple[list[list[int]], tuple[int, int, int]]:
+    """The result's routes repaired against every constraint, and their objective."""
+    routes, moved = repair(c, result.routes)
+    if moved:
+        log.info("repaired an engine result: %d stops moved or left out", moved)
+    return routes, objective(c, routes)
+
+
 def solve_compiled(
     c: Compiled,
     *,
@@ -170,72 +191,76 @@ def solve_compiled(
     prefixes: Sequence[Sequence[Stop]] | None = None,
     started: float | None = None,
 ) -> Plan:
-    """Run the chosen engine(s) on an already compiled problem and build the plan."""
+    """Run the chosen engine(s) on an already compiled problem, check, repair, build the plan."""
     started = time.monotonic() if started is None else started
     deadline = started + time_limit
     orders = serviceable_orders(c)
-    can_pyvrp = supports(c, orders)
+    search = reserve_breaks(c)
+    can_pyvrp = supports(search, orders)
     if engine == "pyvrp" and not can_pyvrp:
         raise ProblemError(
-            "engine",
-            "pyvrp cannot express breaks, skills, several windows or pairs; "
-            "use 'ortools' or 'auto'",
+            "engine", "pyvrp cannot express pickup-and-delivery pairs; use 'ortools' or 'auto'"
         )
 
-    def ortools() -> EngineResult:
+    def ortools(until: float) -> EngineResult:
         return solve_ortools(
-            c,
+            search,
             orders,
-            time_limit=max(0.01, deadline - time.monotonic()),
+            time_limit=max(0.01, until - time.monotonic()),
             progress=progress,
             max_iterations=max_iterations,
             initial=initial,
         )
 
-    if engine == "ortools" or (engine == "auto" and not can_pyvrp) or not orders:
-        result, used = ortools(), "ortools"
-    elif engine == "pyvrp":
-        result, _ = _run_pyvrp(
-            c,
+    def pyvrp(until: float) -> EngineResult:
+        return _run_pyvrp(
+            search,
             orders,
-            deadline=deadline,
+            deadline=until,
             progress=progress,
             seed=seed,
             max_iterations=max_iterations,
-        )
-        used = "pyvrp"
-    elif time_limit < PARALLEL_MIN_SECONDS or not _spare_core():
+        )[0]
+
+    candidates: list[tuple[str, EngineResult]]
+    if engine == "ortools" or (engine == "auto" and not can_pyvrp) or not orders:
+        candidates = [("ortools", ortools(deadline))]
+    elif engine == "pyvrp" or time_limit < PARALLEL_MIN_SECONDS or not _spare_core():
         # Too short to amortize starting a second process, or no idle core to
         # run it on (it would halve PyVRP's speed): PyVRP alone is the
         # stronger engine on the problems it expresses.
-        result, _ = _run_pyvrp(
-            c,
-            orders,
-            deadline=deadline,
-            progress=progress,
-            seed=seed,
-            max_iterations=max_iterations,
-        )
-        used = "pyvrp"
+        candidates = [("pyvrp", pyvrp(deadline))]
     else:
-        used, result = _race(
-            c,
+        candidates = _race(
+            search,
             orders,
             deadline=deadline,
             progress=progress,
             seed=seed,
             max_iterations=max_iterations,
         )
+    checked = [(name, *_checked(c, res), res) for name, res in candidates]
+    # Feasible first, then fewest mandatory orders missed, then cost; ties go to PyVRP.
+    used, routes, key, raw = min(checked, key=lambda x: x[2])
+    lost = key[1] > objective(c, raw.routes)[1]
+    other = "ortools" if used == "pyvrp" else "pyvrp"
+    if (
+        lost
+        and len(candidates) == 1
+        and engine == "auto"
+        and (other == "ortools" or can_pyvrp)
+        and not progress.cancelled()
+    ):
+        until = time.monotonic() + max(FALLBACK_MIN_SECONDS, FALLBACK_SHARE * time_limit)
+        log.info("%s's plan lost orders in repair; falling back to %s", used, other)
+        res = ortools(until) if other == "ortools" else pyvrp(until)
+        alt_routes, alt_key = _checked(c, res)
+        if alt_key < key:
+            used, routes, key = other, alt_routes, alt_key
     elapsed = time.monotonic() - started
-    plan = build_plan(
-        c,
-        result.routes,
-        engine=used,
-        solve_time=elapsed,
-        times=result.times,
-        route_breaks=result.breaks,
-        prefixes=prefixes,
-    )
+    plan = build_plan(c, routes, engine=used, solve_time=elapsed, prefixes=prefixes)
+    if plan.violations:
+        log.warning("plan breaks %d constraints: %s", len(plan.violations), plan.violations[:3])
     progress.improve(plan.cost * COST_SCALE)
     progress.flush()
     return plan

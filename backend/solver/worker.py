@@ -9,6 +9,7 @@ stdin and may later write a line ``stop``; the child writes one pickled
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 import threading
@@ -38,6 +39,10 @@ def main() -> None:
     )
     sys.stdout.buffer.write(pickle.dumps(result))
     sys.stdout.buffer.flush()
+    # The listener thread still blocks on stdin: a normal interpreter shutdown
+    # waits about a second for its lock and then aborts, which made every race
+    # overrun its budget and drop OR-Tools' result.  Nothing is left to clean up.
+    os._exit(0)
 
 
 if __name__ == "__main__":

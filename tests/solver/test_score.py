@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backend.solver import solve
+from backend.solver.assemble import build_plan
 from backend.solver.compile import compile_problem
-from backend.solver.evaluate import build_plan
 from backend.solver.score import lower_bound
 from tests.solver.instances import plane_tw, square
 

@@ -91,11 +91,12 @@ def test_race_runs_ortools_in_a_child_process_and_keeps_the_better_plan(caplog) 
     c = compile_problem(square(n_orders=10, vehicles=3))
     orders = list(range(c.num_orders))
     deadline = time.monotonic() + 2.0
-    used, result = _race(
+    candidates = _race(
         c, orders, deadline=deadline, progress=Progress(), seed=0, max_iterations=None
     )
-    assert used in ("pyvrp", "ortools")
-    assert sorted(i for r in result.routes for i in r) == orders
-    assert objective(c, result.routes)[0] == 0
+    assert [name for name, _ in candidates] == ["pyvrp", "ortools"]
+    for _, result in candidates:
+        assert sorted(i for r in result.routes for i in r) == orders
+        assert objective(c, result.routes)[:2] == (0, 0)
     assert time.monotonic() - deadline < 1.5
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
