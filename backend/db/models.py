@@ -490,3 +490,45 @@ class Notification(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
     __table_args__ = (Index("ix_notification_depot_created", "depot_id", "created_at"),)
+
+
+class ModelStatus(enum.StrEnum):
+    """A model version's lifecycle: training -> ready -> active -> retired, or failed."""
+
+    TRAINING = "training"
+    READY = "ready"
+    ACTIVE = "active"
+    FAILED = "failed"
+    RETIRED = "retired"
+
+
+class ModelVersion(Base):
+    """One trained (or training) version of a named model; at most one per name is active.
+
+    Its artifacts live in DATA_DIR/models/<name>/<version>/ (see backend.ml.registry).
+    """
+
+    __tablename__ = "model_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=ModelStatus.TRAINING.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    data_from: Mapped[date | None] = mapped_column(Date)
+    data_to: Mapped[date | None] = mapped_column(Date)
+    # Held-out figures (per target and overall), the training config and the job's progress.
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    job_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    __table_args__ = (
+        UniqueConstraint("name", "version"),
+        Index("ix_model_version_name_status", "name", "status"),
+        CheckConstraint(
+            "status IN ('training', 'ready', 'active', 'failed', 'retired')", name="status_known"
+        ),
+    )
