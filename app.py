@@ -14,22 +14,22 @@ from backend.api.hooks import install_dash_checks
 from backend.auth.web import csrf_token, current_principal, install_guard
 from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings, load_settings
-from backend.jobs import make_celery
 from backend.ops.health import blueprint as health_blueprint
 from backend.ops.logs import configure_logging, install_request_ids
 from backend.ops.metrics import install_metrics
 from backend.ops.security_headers import install_security_headers
 from backend.ops.solver_metrics import SolverJobsCollector
 from backend.realtime import init_realtime
-from backend.runtime import Runtime
+from backend.runtime import Runtime, runtime_of
 from callbacks import register_callbacks
 from components.shell import create_shell, guard_page_layouts, page_roles_lookup
 
 
-def make_background_manager(settings: Settings) -> dash.DiskcacheManager | dash.CeleryManager:
-    """DiskcacheManager under DATA_DIR by default; CeleryManager when BACKGROUND_JOBS=celery."""
-    if settings.background_jobs == "celery":
-        return dash.CeleryManager(make_celery(settings))
+def make_background_manager(runtime: Runtime) -> dash.DiskcacheManager | dash.CeleryManager:
+    """DiskcacheManager under DATA_DIR by default; the runtime's Celery app at scale."""
+    settings = runtime.settings
+    if runtime.celery is not None:
+        return dash.CeleryManager(runtime.celery)
     import diskcache
 
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
         compress=True,
         title="Fleet Dispatch",
         suppress_callback_exceptions=True,
-        background_callback_manager=make_background_manager(settings),
+        background_callback_manager=make_background_manager(runtime),
         update_title=None,  # type: ignore[arg-type]  # None turns the "Updating..." title off
     )
     guard_page_layouts(current_principal)
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
 app = create_app()
 server = app.server
 # `celery -A app:celery_app worker` with BACKGROUND_JOBS=celery: the app Dash's jobs run on.
-celery_app = getattr(app._background_manager, "handle", None)
+celery_app = runtime_of(server).celery
 
 if __name__ == "__main__":
     from backend.cli import serve

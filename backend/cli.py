@@ -76,22 +76,22 @@ class DemoDay:
         threading.Thread(target=self._run, name="demo-day", daemon=True).start()
 
     def _run(self) -> None:
-        from backend.cache import make_result_cache
         from backend.db.queries.dispatch import get_local_today
-        from backend.realtime.optimize import announce_accepted
+        from backend.planning.publish import announce_accepted
+        from backend.runtime import runtime_of
         from backend.services.demo_day import plan_demo_day
         from backend.sim.simulator import start_embedded_simulator
 
-        runtime = self.app.server.extensions["fleet"]
+        runtime = runtime_of(self.app.server)
         try:
             with runtime.db.session() as session:
                 today = get_local_today(session, depot_ids=None, now=runtime.clock.now())
             plan_demo_day(
                 runtime.db,
-                make_result_cache(self.settings),
+                runtime.result_cache,
                 today=today,
                 clock=runtime.clock,
-                publish=lambda plan: announce_accepted(runtime, plan),
+                publish=lambda plan: announce_accepted(runtime.publisher(), plan),
             )
         except Exception:  # noqa: BLE001 - the demo still runs with unplanned orders
             log.exception("planning the demo day failed")
@@ -214,7 +214,6 @@ def main(argv: list[str] | None = None) -> int:
         "--device-id", help="the id set in the app (20+ random characters); generated if omitted"
     )
     device.add_argument("--name", help="what the device is, e.g. the phone")
-    commands.add_parser("serve", help="run the app (same as python app.py)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -224,11 +223,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         prepare_database(settings)
         print("database is up to date")
-        return 0
-    if args.command == "serve":
-        from app import create_app
-
-        serve(create_app(settings), settings)
         return 0
     handlers = {
         "seed-demo": _seed,

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import dash
 from dash import Input, Output, State, html
 from sqlalchemy import select
 
-from backend.cache import make_result_cache, make_store
 from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Order
 from backend.db.queries.dispatch import list_route_lines
-from backend.jobs.control import JobControl
 from backend.jobs.tickets import sign_ticket, verify_ticket
-from backend.planning import (
-    PlanningError,
-    PlanRequest,
-    accept_plan,
-    record_pending,
-    run_plan,
-)
-from backend.realtime.optimize import announce_accepted
-from backend.runtime import Runtime
+from backend.planning import MAX_TIME_LIMIT_S, PlanningError, PlanRequest, accept_plan
+from backend.planning.publish import announce_accepted
+from backend.planning.submit import submit_plan
+from backend.runtime import Runtime, runtime_of
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import routes_geojson
@@ -31,6 +23,8 @@ from components.optimize import create_plan_summary, progress_figures
 ROLES = ("dispatcher", "admin")
 # The same permission the REST API and the socket check for planning.
 PLAN_PERMISSION = "plan:write"
+# How long past its budget the panel follows a job (building the problem, storing the plan).
+JOB_GRACE_S = 120.0
 
 
 def load_depot_options(_: Any) -> tuple[list[dict[str, Any]], Any]:
@@ -55,7 +49,7 @@ def start_optimize(
     *,
     runtime: Runtime,
 ) -> tuple[Any, Any]:
-    """Check the request in the web process, record it, and hand a signed ticket to the job."""
+    """Check and record the request, start its job on the runner, hand the browser a ticket."""
     principal = require_principal()
     if not principal.can(PLAN_PERMISSION):
         return dash.no_update, _message("Your role may not start an optimization.", "error")
@@ -63,7 +57,6 @@ def start_optimize(
     if depot_id is None or day is None or not principal.sees_depot(depot_id):
         return dash.no_update, _message("Choose a depot and a service date first.", "error")
     mode = "remaining" if triggered_id() == ids.OPTIMIZE_REMAINING else "full"
-    request_id = uuid.uuid4().hex
     try:
         request = PlanRequest(
             depot_id=int(depot_id),
@@ -73,14 +66,14 @@ def start_optimize(
             breaks=bool(breaks),
             mode=mode,
         )
-        with runtime.db.session() as session:
-            record_pending(
-                session,
-                request_id=request_id,
-                request=request,
-                principal=principal,
-                now=runtime.clock.now(),
-            )
+        request_id = submit_plan(
+            runtime.jobs,
+            runtime.db,
+            principal=principal,
+            request=request,
+            clock=runtime.clock,
+            source="panel",
+        )
     except (PlanningError, TypeError, ValueError) as exc:
         return dash.no_update, _message(str(exc), "error")
     ticket = sign_ticket(runtime.settings.effective_secret_key, request_id, principal.user_id)
@@ -89,11 +82,11 @@ def start_optimize(
 
 
 def make_run_job(runtime: Runtime) -> Any:
-    """The background job: run the ticket's stored request, reporting progress, honouring Stop.
+    """The background callback: follow the ticket's job on the runner until it ends.
 
-    The job runs without a request (a forked process or a Celery worker): it trusts nothing
-    of the ticket but the signed request id, and the planning service reads the request and
-    checks the requester's scope from the database.
+    The job itself runs on the job runner like every other planning job (started by
+    `start_optimize`); this only reports its progress to the panel and returns its result. It
+    trusts nothing of the ticket but the signed request id.
     """
 
     def run_job(set_progress: Any, ticket: Any) -> dict[str, Any]:
@@ -103,29 +96,18 @@ def make_run_job(runtime: Runtime) -> Any:
         with runtime.db.session() as session:
             row = session.get(OptimizationRequest, request_id)
             requester = (row.meta or {}).get("requested_by_id") if row is not None else None
+            budget = float((row.constraints or {}).get("time_limit_s", 0)) if row else 0.0
         secret = runtime.settings.effective_secret_key
         if requester is None or verify_ticket(secret, ticket, int(requester)) is None:
             raise dash.exceptions.PreventUpdate
-        control = JobControl(make_store(runtime.settings))
-        try:
-            outcome = run_plan(
-                runtime.db,
-                make_result_cache(runtime.settings),
-                request_id=request_id,
-                clock=runtime.clock,
-                on_progress=lambda report: set_progress(progress_figures(report)),
-                cancel=control.cancel_checker(request_id),
-            )
-        except PlanningError:
-            # Not pending any more (already run, or reaped): nothing to show.
-            raise dash.exceptions.PreventUpdate from None
-        return {
-            "request_id": request_id,
-            "response_id": outcome.response_id,
-            "status": outcome.status,
-            "error": outcome.error,
-            **outcome.summary,
-        }
+        result = runtime.jobs.wait(
+            request_id,
+            timeout_s=min(budget, MAX_TIME_LIMIT_S) + JOB_GRACE_S,
+            on_progress=lambda report: set_progress(progress_figures(report)),
+        )
+        if result is None or result.get("status") == "skipped":
+            raise dash.exceptions.PreventUpdate
+        return {"request_id": request_id, **result}
 
     return run_job
 
@@ -145,7 +127,7 @@ def stop_optimize(_: Any, ticket: Any, runtime: Runtime) -> Any:
             return _message("That optimization was not found.", "error")
         if row.status not in ("pending", "running"):
             return _message(f"The optimization is already {row.status}.", "info")
-    JobControl(make_store(runtime.settings)).request_cancel(request_id)
+    runtime.jobs.cancel(request_id)
     return _message("Stopping… the best plan so far will be kept.", "info")
 
 
@@ -208,7 +190,7 @@ def accept(
             )
     except PlanningError as exc:
         return _message(str(exc), "error"), dash.no_update
-    announce_accepted(runtime, accepted)
+    announce_accepted(runtime.publisher(), accepted)
     day = parse_date(day_value)
     with db_session() as session:
         lines = (
@@ -229,7 +211,7 @@ def _message(text: str, tone: str) -> html.Div:
 
 def register(app: dash.Dash) -> None:
     """Register the optimize panel's callbacks; the job gets the runtime, never a request."""
-    runtime: Runtime = app.server.extensions["fleet"]
+    runtime = runtime_of(app.server)
     app.callback(
         Output(ids.OPTIMIZE_DEPOT, "options"),
         Output(ids.OPTIMIZE_DEPOT, "value"),

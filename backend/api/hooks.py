@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from backend.api.errors import ApiError
 from backend.auth.web import CSRF_MESSAGE, PUBLIC_PREFIXES, current_principal, is_forged_write
+from backend.runtime import runtime_of
 
 # An order or a vehicle is well under a few KiB; anything near this is a mistake or an attack.
 MAX_BODY_BYTES = 256 * 1024
@@ -101,7 +102,7 @@ def install_size_limit(server: Flask, max_bytes: int) -> None:
 
 def install_request_checks(server: Flask) -> None:
     """Cap request sizes; run the permission and body checks on /api/ requests naming a user."""
-    install_size_limit(server, server.extensions["fleet"].settings.max_request_bytes)
+    install_size_limit(server, runtime_of(server).settings.max_request_bytes)
 
     @server.before_request
     def _api_checks() -> None:

@@ -12,11 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from backend.api.errors import ApiError, ErrorResponse, require
 from backend.api.hooks import permission
-from backend.cache import make_store
 from backend.db.models import OptimizationResponse, Route
 from backend.db.queries.optimization import get_request, latest_response
-from backend.jobs.control import JobControl
-from backend.jobs.planning import submit_plan_job
 from backend.planning import (
     MAX_TIME_LIMIT_S,
     MIN_TIME_LIMIT_S,
@@ -24,7 +21,8 @@ from backend.planning import (
     PlanRequest,
     accept_plan,
 )
-from backend.realtime.optimize import announce_accepted
+from backend.planning.publish import announce_accepted
+from backend.planning.submit import submit_plan
 from backend.runtime import current_runtime
 
 plans_api = APIBlueprint(
@@ -74,10 +72,6 @@ class PlanJob(BaseModel):
     plan: dict[str, Any] | None = None
 
 
-def _control() -> JobControl:
-    return JobControl(make_store(current_runtime().settings, current_runtime().redis))
-
-
 def _visible_request(job_id: str) -> Any:
     principal = require("plan:read")
     with current_runtime().db.session() as session:
@@ -99,8 +93,13 @@ def create_plan_view(body: PlanCreate):
     runtime = current_runtime()
     try:
         request = PlanRequest(**{**body.model_dump(), "vehicle_ids": tuple(body.vehicle_ids)})
-        job_id = submit_plan_job(
-            runtime.settings, runtime.db, principal=principal, request=request, clock=runtime.clock
+        job_id = submit_plan(
+            runtime.jobs,
+            runtime.db,
+            principal=principal,
+            request=request,
+            clock=runtime.clock,
+            source="api",
         )
     except PlanningError as exc:
         # Out of scope and unknown look the same, so depot ids don't leak.
@@ -129,7 +128,7 @@ def get_plan_view(path: PlanPath):
         job_id=path.job_id,
         status=request_row.status,
         depot_id=request_row.depot_id,
-        progress=_control().get_progress(path.job_id),
+        progress=current_runtime().jobs.progress(path.job_id),
         plan=plan,
     ).model_dump()
 
@@ -177,7 +176,7 @@ def cancel_plan_view(path: PlanPath):
     request_row = _visible_request(path.job_id)
     if request_row.status not in ("pending", "running"):
         raise ApiError(409, "not_running", f"the job is already {request_row.status}")
-    _control().request_cancel(path.job_id)
+    current_runtime().jobs.cancel(path.job_id)
     return PlanJob(
         job_id=path.job_id, status="cancelling", depot_id=request_row.depot_id
     ).model_dump(), 202
@@ -207,5 +206,5 @@ def accept_plan_view(path: PlanPath):
             )
         except PlanningError as exc:
             raise ApiError(409, "not_acceptable", exc.message, exc.field) from None
-    announce_accepted(current_runtime(), accepted)
+    announce_accepted(current_runtime().publisher(), accepted)
     return PlanJob(job_id=path.job_id, status="accepted", depot_id=accepted.depot_id).model_dump()

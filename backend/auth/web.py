@@ -36,7 +36,7 @@ from backend.auth.tokens import user_for_token
 from backend.auth.users import authenticate, get_principal, principal_for
 from backend.cache import make_store
 from backend.db.models import Role
-from backend.runtime import current_runtime
+from backend.runtime import current_runtime, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ PageRoles = Callable[[str], frozenset[str] | None]
 
 def install_guard(server: Flask, *, page_roles: PageRoles) -> None:
     """Refuse anonymous requests, forged cookie writes and pages outside the user's role."""
-    runtime = server.extensions["fleet"]
+    runtime = runtime_of(server)
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -1,24 +1,11 @@
-"""Background jobs: the Celery app (Dash background callbacks and planning tasks)."""
+"""One job runner for every background job kind (planning now; training, forecasts next).
 
-from __future__ import annotations
+`JobRunner.submit(kind, job_id)` starts a job whose data is already stored under its id;
+`status`, `progress`, `cancel`, `result` follow it; `JobContext` is what a job's body gets.
+"""
 
-from typing import Any
+from backend.jobs.celery_app import make_celery
+from backend.jobs.context import JobContext
+from backend.jobs.runner import FINAL_STATES, JobRunner, make_runner
 
-from backend.config import Settings
-
-
-def make_celery(settings: Settings) -> Any:
-    """The Celery app (Redis broker and result backend) for background callbacks."""
-    from celery import Celery
-
-    celery_app = Celery("fleet", broker=settings.redis_url, backend=settings.redis_url)
-    celery_app.conf.update(task_acks_late=True, worker_prefetch_multiplier=1)
-
-    @celery_app.task(name="fleet.plan_routes")
-    def plan_routes_task(request_id: str) -> dict[str, Any]:
-        # Only the id travels through Redis; the worker has its own settings and database.
-        from backend.jobs.planning import execute_plan_job
-
-        return execute_plan_job(str(request_id))
-
-    return celery_app
+__all__ = ["FINAL_STATES", "JobContext", "JobRunner", "make_celery", "make_runner"]

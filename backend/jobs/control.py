@@ -1,4 +1,4 @@
-"""Job control shared by web workers and job processes: progress reports and stop requests.
+"""Job control shared by web workers and job processes: state, progress and stop requests.
 
 Stored in the result cache's key-value store (diskcache or Redis), so a stop request made by
 any web worker reaches the job wherever it runs.
@@ -39,6 +39,18 @@ class JobControl:
     def get_progress(self, job_id: str) -> dict[str, Any] | None:
         """The latest progress report, or None."""
         raw = self.store.get(f"job:progress:{job_id}")
+        return json.loads(raw) if raw else None
+
+    def set_state(
+        self, job_id: str, *, kind: str, status: str, result: dict[str, Any] | None = None
+    ) -> None:
+        """Record where a job stands (queued, running, completed, cancelled, failed)."""
+        payload = {"kind": kind, "status": status, "result": result, "updated_at": time.time()}
+        self.store.set(f"job:state:{job_id}", json.dumps(payload, default=str), JOB_TTL_S)
+
+    def get_state(self, job_id: str) -> dict[str, Any] | None:
+        """The job's recorded state, or None for an id the runner never saw."""
+        raw = self.store.get(f"job:state:{job_id}")
         return json.loads(raw) if raw else None
 
     def cancel_checker(self, job_id: str) -> Any:

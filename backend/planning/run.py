@@ -147,12 +147,9 @@ def _run_claimed(
         validate_request(session, request=request, principal=requester)
         now = clock.now()
         planning = build_problem(session, request=request, now=now)
-        upsert_request(
-            session,
-            request_id=request_id,
-            values=request_values(planning, request, "running", requester),
-            now=now,
-        )
+        values = request_values(planning, request, "running", requester)
+        values["meta"] = {**(row.meta or {}), **values["meta"]}  # keep who asked, and how
+        upsert_request(session, request_id=request_id, values=values, now=now)
         add_event(session, request_id, "created", {"orders": len(planning.problem.orders)}, at=now)
     key = request_hash(planning.payload)
     # A live day changes by the minute: only from-scratch plans are worth caching.

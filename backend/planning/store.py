@@ -131,8 +131,13 @@ def record_pending(
     request: PlanRequest,
     principal: Principal,
     now: datetime,
+    source: str = "api",
+    client_request_id: str | None = None,
 ) -> None:
     """Validate and store a request before its job starts: the job reads it back from here.
+
+    `source` (panel, api, socket, demo) and the socket's own `client_request_id` say whom to
+    answer when the job ends.
 
     Every path (panel, REST, socket, in-process) starts a job here, so this is also where jobs
     whose process died are failed (see `reap_abandoned`).
@@ -147,7 +152,12 @@ def record_pending(
             "priority": request.priority,
             "constraints": request_fields(request),
             "status": "pending",
-            "meta": {"requested_by": principal.username, "requested_by_id": principal.user_id},
+            "meta": {
+                "requested_by": principal.username,
+                "requested_by_id": principal.user_id,
+                "source": source,
+                "client_request_id": client_request_id,
+            },
         },
         now=now,
     )

@@ -209,7 +209,8 @@ class Hub:
         scope, target, kind = channel.split(":", 2)
         subscription = KIND_SUBSCRIPTIONS.get(kind, ROUTE_STATUS)
         if scope == "room":
-            if target in FLEET_ROOMS and kind != "positions":
+            # Fleet-wide rooms and a user's own room; never positions (those go by depot).
+            if (target in FLEET_ROOMS or target.startswith("user_")) and kind != "positions":
                 self.deliver([target], subscription, payload)
             return
         depot_id = int(target)

@@ -1,41 +1,40 @@
 """`route_optimization_request` / `_cancel` over the socket: the same planning jobs as the API.
 
-A request is acknowledged at once with its `jobId`; the job runs in the background (a
-subprocess or a Celery worker). When it ends, the asking connection gets a
-`route_optimization_response` and the depot's room a `route_optimization_update` with the
-status (completed, cancelled or failed). A cancel names the job by `jobId` (or `requestId`).
+A request is validated and recorded, acknowledged at once with its `jobId`, and run by the
+job runner (a subprocess or a Celery worker). When it ends, the runner answers the asking
+user's sockets with `route_optimization_response` and the depot's room with
+`route_optimization_update` (see backend/planning/publish.py). A cancel names the job by `jobId`
+(or `requestId`).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backend.cache import make_store
 from backend.db.models import OptimizationRequest
-from backend.db.queries.optimization import latest_response
-from backend.jobs.control import JobControl
-from backend.jobs.planning import submit_plan_job
-from backend.planning import AcceptedPlan, PlanningError, PlanRequest
+from backend.planning import PlanningError, PlanRequest
+from backend.planning.submit import submit_plan
 from backend.realtime.handler import acknowledgment
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import INVALID_MESSAGE, PERMISSION_DENIED, ProtocolError
 
-log = logging.getLogger("realtime.optimize")
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
+
 FINAL = ("completed", "cancelled", "failed")
-WATCH_EVERY_S = 0.5
-# How long past its time budget a job may take before the watcher gives up on it.
-WATCH_GRACE_S = 120.0
 NOT_FOUND = "not_found"
 
 
 class SocketOptimizer:
-    """Turns optimization messages into planning jobs and reports their end to the socket."""
+    """Turns optimization messages into planning jobs on the one job runner.
 
-    def __init__(self, runtime: Any) -> None:
+    The answer comes when the job ends: the runner announces it (`route_optimization_response`
+    to the asking user's sockets, `route_optimization_update` to the depot), so nothing here
+    waits on a job.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     def __call__(self, connection: Connection, message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,13 +45,16 @@ class SocketOptimizer:
 
     def _request(self, connection: Connection, message: dict[str, Any]) -> list[dict[str, Any]]:
         request = _plan_request(message)
+        client_request_id = message.get("requestId")
         try:
-            job_id = submit_plan_job(
-                self.runtime.settings,
+            job_id = submit_plan(
+                self.runtime.jobs,
                 self.runtime.db,
                 principal=connection.principal,
                 request=request,
                 clock=self.runtime.clock,
+                source="socket",
+                client_request_id=None if client_request_id is None else str(client_request_id),
             )
         except PlanningError as exc:
             # The same answers as REST: out of scope reads as not found, ids don't leak.
@@ -61,18 +63,9 @@ class SocketOptimizer:
             if exc.field == "principal":
                 raise ProtocolError(PERMISSION_DENIED, exc.message) from None
             raise ProtocolError(INVALID_MESSAGE, exc.message, field=_camel(exc.field)) from None
-        threading.Thread(
-            target=self._watch,
-            args=(connection, job_id, message.get("requestId"), request),
-            name=f"plan-watch-{job_id[:8]}",
-            daemon=True,
-        ).start()
         return [
             acknowledgment(
-                "route_optimization_request",
-                message.get("requestId"),
-                jobId=job_id,
-                status="queued",
+                "route_optimization_request", client_request_id, jobId=job_id, status="queued"
             )
         ]
 
@@ -87,7 +80,7 @@ class SocketOptimizer:
             raise ProtocolError(
                 INVALID_MESSAGE, f"the optimization is already {status}", field="requestId"
             )
-        JobControl(make_store(self.runtime.settings, self.runtime.redis)).request_cancel(job_id)
+        self.runtime.jobs.cancel(job_id)
         return [
             acknowledgment(
                 "route_optimization_cancel",
@@ -96,99 +89,6 @@ class SocketOptimizer:
                 status="cancelling",
             )
         ]
-
-    def _watch(
-        self, connection: Connection, job_id: str, client_request_id: Any, request: PlanRequest
-    ) -> None:
-        deadline = time.monotonic() + request.time_limit_s + WATCH_GRACE_S
-        while time.monotonic() < deadline:
-            time.sleep(WATCH_EVERY_S)
-            try:
-                with self.runtime.db.session() as session:
-                    row = session.get(OptimizationRequest, job_id)
-                    if row is None or row.status not in FINAL:
-                        continue
-                    response = latest_response(session, request_id=job_id)
-                    status = row.status
-                    response_id = response.response_id if response else None
-                    summary = dict(response.meta) if response else {}
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the watch
-                log.warning("watching %s failed once", job_id, exc_info=True)
-                continue
-            self._report(
-                connection, job_id, client_request_id, request, status, response_id, summary
-            )
-            return
-        log.warning("optimization %s did not finish in time", job_id)
-
-    def _report(
-        self,
-        connection: Connection,
-        job_id: str,
-        client_request_id: Any,
-        request: PlanRequest,
-        status: str,
-        response_id: str | None,
-        summary: dict[str, Any],
-    ) -> None:
-        if not connection.closed:
-            connection.send(
-                {
-                    "type": "route_optimization_response",
-                    "requestId": client_request_id,
-                    "jobId": job_id,
-                    "status": status,
-                    "responseId": response_id,
-                    "plan": summary,
-                }
-            )
-        publish_plan_update(
-            self.runtime,
-            status,
-            request_id=job_id,
-            response_id=response_id,
-            depot_id=request.depot_id,
-            service_date=request.service_date.isoformat(),
-        )
-
-
-def publish_plan_update(
-    runtime: Any,
-    status: str,
-    *,
-    request_id: str,
-    response_id: str | None,
-    depot_id: int,
-    service_date: str,
-    **extra: Any,
-) -> None:
-    """Tell a depot's room (dispatchers, managers, its drivers) that a plan changed status."""
-    from backend.realtime.server import get_realtime
-
-    message = {
-        "type": "route_optimization_update",
-        "status": status,
-        "requestId": request_id,
-        "responseId": response_id,
-        "depotId": depot_id,
-        "serviceDate": service_date,
-        **extra,
-    }
-    get_realtime(runtime).publish(depot_id, "routes", message)
-
-
-def announce_accepted(runtime: Any, plan: AcceptedPlan) -> None:
-    """Broadcast that `plan` is now the depot's active plan."""
-    publish_plan_update(
-        runtime,
-        "accepted",
-        request_id=plan.request_id,
-        response_id=plan.response_id,
-        depot_id=plan.depot_id,
-        service_date=plan.service_date,
-        routeIds=plan.route_ids,
-        vehicleIds=plan.vehicle_ids,
-    )
 
 
 def _camel(field_name: str) -> str:

@@ -38,17 +38,17 @@ from backend.realtime.protocol import (
     encode_json,
 )
 from backend.realtime.service import RealtimeService, initial_rooms, initial_subscriptions
+from backend.runtime import Runtime
 
 log = logging.getLogger("realtime.server")
 
 WS_PATH = "/ws"
-RUNTIME_ATTRIBUTE = "realtime"
 SESSION_USER_KEY = "uid"  # the dashboard's login cookie (backend.auth.web)
 # Stands in for "nobody" so the app's guard lets the upgrade through and we can close with 1008.
 ANONYMOUS = Principal(user_id=0, username="", role="anonymous")
 
 
-def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = None) -> None:
+def init_realtime(server: Flask, runtime: Runtime, config: RealtimeConfig | None = None) -> None:
     """Mount `/ws` on `server` and attach the realtime service to `runtime.realtime`.
 
     Call it before the auth guard is installed: it resolves the socket's user first.
@@ -57,7 +57,7 @@ def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = N
     service = RealtimeService(
         runtime.db.session, make_bus(runtime.settings), config, clock=runtime.clock
     )
-    setattr(runtime, RUNTIME_ATTRIBUTE, service)
+    runtime.realtime = service
     # Optimization messages start the same planning jobs as POST /api/v1/plans.
     service.optimizer = SocketOptimizer(runtime)
     server.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": config.hard_frame_bytes}
@@ -87,10 +87,9 @@ def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = N
             _finish(ws)
 
 
-def get_realtime(runtime: Any) -> RealtimeService:
+def get_realtime(runtime: Runtime) -> RealtimeService:
     """The realtime service attached by `init_realtime` (to publish from other modules)."""
-    service: RealtimeService = getattr(runtime, RUNTIME_ATTRIBUTE)
-    return service
+    return runtime.publisher()
 
 
 def _socket_principal(runtime: Any, config: RealtimeConfig) -> Principal | None:

@@ -33,6 +33,7 @@ from backend.realtime.protocol import (
     encode_json,
     position_record,
 )
+from backend.realtime.publisher import user_room
 
 log = logging.getLogger("realtime")
 
@@ -179,7 +180,7 @@ def notification_rooms(audience: Iterable[str] | None) -> list[str]:
 
 def initial_rooms(principal: Principal, depot_id: int | None) -> list[str]:
     """Rooms joined on connect from role and scope (`depot_*` stands for every depot)."""
-    rooms = [GLOBAL_ROOM]
+    rooms = [GLOBAL_ROOM, user_room(principal.user_id)]
     if principal.role in ROLE_ROOMS:
         rooms.append(ROLE_ROOMS[principal.role])
     if principal.role == Role.DRIVER:

@@ -206,7 +206,10 @@ def test_a_celery_job_message_carries_the_id_and_no_secret(data_dir: Path, redis
     """What reaches Redis for a job: the request id, never the settings or their secrets."""
     import redis
 
-    from backend.jobs.planning import start_plan_job
+    from backend.cache import make_store
+    from backend.db.engine import Database
+    from backend.jobs import make_celery, make_runner
+    from backend.jobs.control import JobControl
 
     broker = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: no worker listens
     client = redis.Redis.from_url(broker)
@@ -219,7 +222,14 @@ def test_a_celery_job_message_carries_the_id_and_no_secret(data_dir: Path, redis
         DATABASE_URL="postgresql+psycopg://fleet:db-password-42@127.0.0.1:5432/fleet",
     )
     try:
-        start_plan_job(settings, "b" * 32)
+        runner = make_runner(
+            settings,
+            JobControl(make_store(settings)),
+            database=Database(settings),
+            publisher=lambda: None,
+            celery=make_celery(settings),
+        )
+        runner.submit("planning", "b" * 32)
         messages = b"".join(client.lrange("celery", 0, -1)).decode()
     finally:
         client.delete("celery")
@@ -229,7 +239,7 @@ def test_a_celery_job_message_carries_the_id_and_no_secret(data_dir: Path, redis
     import json
 
     body = base64.b64decode(json.loads(messages)["body"]).decode()
-    assert json.loads(body)[0] == ["b" * 32]  # the task's arguments: the id alone
+    assert json.loads(body)[0] == ["planning", "b" * 32]  # the task's arguments: kind and id
     for secret in ("top-secret-signing-key", "db-password-42", "DATA_DIR", str(data_dir)):
         assert secret not in messages and secret not in body
 

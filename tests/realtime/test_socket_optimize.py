@@ -15,6 +15,7 @@ from backend.db.migrate import upgrade
 from backend.realtime import get_realtime, handle_frame
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import RealtimeConfig
+from backend.realtime.service import initial_rooms, initial_subscriptions
 from factories import DAY, add_other_depot, seed_small_day
 
 
@@ -41,7 +42,13 @@ def _connection(runtime, role: str, depot_ids) -> Connection:
             depot_ids=depot_ids,
         )
         principal = principal_for(user)
-    return Connection(principal=principal, config=RealtimeConfig(), service=get_realtime(runtime))
+    service = get_realtime(runtime)
+    service.start()  # subscribes the hub to the bus, as the first real socket does
+    connection = Connection(principal=principal, config=RealtimeConfig(), service=service)
+    # In the hub like a real socket: the job's end is announced to the user's room.
+    service.hub.register(connection, initial_rooms(principal, None))
+    connection.subscriptions |= initial_subscriptions(connection)
+    return connection
 
 
 def _send(connection: Connection, message: dict) -> list[dict]:

@@ -1,0 +1,45 @@
+"""The job kinds the runner knows: each names its body and what to announce when it ends.
+
+Named by import path, so this low layer never imports the features that define jobs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: `body(ctx) -> result`, and `on_finished(...)` run after its last commit."""
+
+    name: str
+    body: str
+    on_finished: str | None = None
+
+
+JOB_KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        JobKind(
+            "planning",
+            body="backend.planning.job:run_planning_job",
+            on_finished="backend.planning.publish:announce_finished",
+        ),
+    )
+}
+
+
+def job_kind(name: str) -> JobKind:
+    """The kind called `name`; ValueError for an unknown one."""
+    try:
+        return JOB_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown job kind {name!r}") from None
+
+
+def load(path: str) -> Any:
+    """The function at `module:function`."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
