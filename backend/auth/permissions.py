@@ -20,8 +20,6 @@ DEFAULT_ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     ),
     Role.DISPATCHER: frozenset(
         {
-            "route_optimization:create",
-            "route_optimization:cancel",
             "route:create_event",
             "route:subscribe_status",
             "vehicle:subscribe_status",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.clock import SYSTEM_CLOCK, Clock
 from backend.db.engine import Database
 from backend.db.models import OptimizationRequest
 from backend.db.queries.optimization import latest_response
 from backend.planning.accept import AcceptedPlan
+from backend.planning.store import add_event
 from backend.realtime.publisher import Publisher, user_room
 
 
@@ -53,7 +55,12 @@ def announce_accepted(publisher: Publisher, plan: AcceptedPlan) -> None:
 
 
 def announce_finished(
-    *, database: Database, publisher: Publisher, job_id: str, result: dict[str, Any]
+    *,
+    database: Database,
+    publisher: Publisher,
+    job_id: str,
+    result: dict[str, Any],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     """A planning job ended: tell the depot, and answer the socket user who asked for it."""
     if result.get("status") == "skipped":
@@ -62,6 +69,11 @@ def announce_finished(
         row = session.get(OptimizationRequest, job_id)
         if row is None or row.depot_id is None:
             return
+        if row.status in ("pending", "running"):
+            # The job process died before it could record its end (killed, out of memory).
+            error = str(result.get("error") or "the planning job stopped without an answer")
+            row.status = "failed"
+            add_event(session, job_id, "failed", {"error": error}, at=clock.now())
         response = latest_response(session, request_id=job_id)
         meta = dict(row.meta or {})
         status = row.status

@@ -22,8 +22,9 @@ PROTOCOLS = ("route_optimization", "vehicle_tracking", "notification")
 MESSAGE_PERMISSIONS: Mapping[str, str | None] = {
     "vehicle_location_update": "vehicle:update_location",
     "route_event": "route:create_event",
-    "route_optimization_request": "route_optimization:create",
-    "route_optimization_cancel": "route_optimization:cancel",
+    # One name per action: the same permission the panel and REST check for planning.
+    "route_optimization_request": "plan:write",
+    "route_optimization_cancel": "plan:write",
     "route_status_subscription": "route:subscribe_status",
     "vehicle_status_subscription": "vehicle:subscribe_status",
     "notification_subscription": "notification:subscribe",
