@@ -60,22 +60,44 @@ def read_bks(directory: str | Path) -> dict[str, float]:
     return {k: float(v["distance_only"]["cost"]) for k, v in data.items() if "distance_only" in v}
 
 
-def generate_gh(path: str | Path, *, customers: int = 1000, seed: int = 1) -> Path:
-    """Write a Gehring & Homberger-format instance (R1-like, random, seeded) and return its path.
+#: Gehring & Homberger-like classes: (positions, horizon, capacity, window widths, vehicles per
+#: customer).  Class 1: short horizon, small vehicles, tight windows; class 2: long horizon,
+#: large vehicles, wide windows.  R: uniform, C: clustered, RC: half of each.
+GH_CLASSES = {
+    "R1": ("R", 3000.0, 200, (60.0, 240.0), 4),
+    "C1": ("C", 3000.0, 200, (60.0, 240.0), 4),
+    "RC1": ("RC", 3000.0, 200, (60.0, 240.0), 4),
+    "R2": ("R", 12000.0, 1000, (300.0, 1500.0), 20),
+    "C2": ("C", 12000.0, 700, (300.0, 1500.0), 20),
+    "RC2": ("RC", 12000.0, 1000, (300.0, 1500.0), 20),
+}
 
-    Customers are uniform in a 500x500 square around a central depot with
-    demands 1-50, service 10, capacity 200, and 60-240-unit windows placed so
-    that each customer is reachable from the depot and back within the horizon.
+
+def generate_gh(
+    path: str | Path, *, customers: int = 1000, seed: int = 1, kind: str = "R1"
+) -> Path:
+    """Write a Gehring & Homberger-format instance of class ``kind`` (seeded) and return its path.
+
+    Customers lie in a 500x500 square around a central depot (uniform for R,
+    around 25 cluster centres for C, half and half for RC) with demands 1-50 and
+    service 10; horizon, capacity and window widths follow the class (see
+    ``GH_CLASSES``).  Windows are placed so that each customer is reachable from
+    the depot and back within the horizon.  ``kind="R1"`` gives the generator's
+    original R1-like instances.
     """
+    layout, horizon, capacity, (w_lo, w_hi), per_vehicle = GH_CLASSES[kind]
     rng = random.Random(seed)
-    size, horizon, service = 500.0, 3000.0, 10.0
+    size, service = 500.0, 10.0
     dx, dy = size / 2, size / 2
+    # Drawn from their own stream so that R1 instances stay what they were.
+    crng = random.Random(seed * 7919 + len(kind))
+    centres = [(crng.uniform(40, size - 40), crng.uniform(40, size - 40)) for _ in range(25)]
     lines = [
-        f"GEN{customers}_{seed}",
+        f"GEN{customers}_{seed}" if kind == "R1" else f"GEN{kind}_{customers}_{seed}",
         "",
         "VEHICLE",
         "NUMBER     CAPACITY",
-        f"  {customers // 4}         200",
+        f"  {customers // per_vehicle}         {capacity}",
         "",
         "CUSTOMER",
         "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME",
@@ -84,9 +106,16 @@ def generate_gh(path: str | Path, *, customers: int = 1000, seed: int = 1) -> Pa
     lines.append(f"{0:5d} {dx:9.0f} {dy:9.0f} {0:9d} {0:9d} {horizon:9.0f} {0:9d}")
     for n in range(1, customers + 1):
         # Integer coordinates, as written, so the reachability below is exact.
-        x, y = round(rng.uniform(0, size)), round(rng.uniform(0, size))
+        clustered = layout == "C" or (layout == "RC" and n % 2 == 0)
+        if clustered:
+            cx, cy = centres[crng.randrange(len(centres))]
+            x = round(min(size, max(0.0, crng.gauss(cx, 12.0))))
+            y = round(min(size, max(0.0, crng.gauss(cy, 12.0))))
+            rng.uniform(0, size), rng.uniform(0, size)  # keep the main stream aligned
+        else:
+            x, y = round(rng.uniform(0, size)), round(rng.uniform(0, size))
         d = ((x - dx) ** 2 + (y - dy) ** 2) ** 0.5
-        width = rng.uniform(60, 240)
+        width = rng.uniform(w_lo, w_hi)
         lo_min = d
         lo_max = horizon - d - service - width
         ready = int(rng.uniform(lo_min, max(lo_min, lo_max)))
