@@ -85,23 +85,31 @@ def accept_plan(
         .join(Route, Route.id == RouteStop.route_id)
         .where(Route.response_id == response_id, RouteStop.order_id.is_not(None))
     ).all()
-    planned = 0
-    for vehicle_id in {v for _, v in stops}:
-        order_ids = [o for o, v in stops if v == vehicle_id]
-        result = session.execute(
-            update(Order)
-            .where(Order.id.in_(order_ids), Order.status.in_(PLANNABLE_STATUSES))
-            .values(status=OrderStatus.PLANNED.value, vehicle_id=vehicle_id, planned_at=now)
-        )
-        planned += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        # A re-optimized day may hand an order already given to a driver to another one.
-        session.execute(
-            update(Order)
-            .where(Order.id.in_(order_ids), Order.status == OrderStatus.DISPATCHED.value)
-            .values(vehicle_id=vehicle_id)
-        )
-    # Orders of the day this plan leaves out go back to the unplanned pool.
+    # Set-based: each order takes the vehicle of the plan's stop that serves it, in two
+    # statements for the whole plan (never a pair of updates per vehicle).
+    plan_vehicle = (
+        select(Route.vehicle_id)
+        .join(RouteStop, RouteStop.route_id == Route.id)
+        .where(Route.response_id == response_id, RouteStop.order_id == Order.id)
+        .limit(1)
+        .scalar_subquery()
+    )
     planned_ids = [o for o, _ in stops]
+    result = session.execute(
+        update(Order)
+        .where(Order.id.in_(planned_ids), Order.status.in_(PLANNABLE_STATUSES))
+        .values(status=OrderStatus.PLANNED.value, vehicle_id=plan_vehicle, planned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    planned = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # A re-optimized day may hand an order already given to a driver to another one.
+    session.execute(
+        update(Order)
+        .where(Order.id.in_(planned_ids), Order.status == OrderStatus.DISPATCHED.value)
+        .values(vehicle_id=plan_vehicle)
+        .execution_options(synchronize_session=False)
+    )
+    # Orders of the day this plan leaves out go back to the unplanned pool.
     session.execute(
         update(Order)
         .where(

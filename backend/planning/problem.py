@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from backend.db.models import (
     FINAL_ORDER_STATUSES,
@@ -83,11 +83,14 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
     if request.mode == "remaining":
         active = list(
             session.scalars(
-                select(Route).where(
+                select(Route)
+                .where(
                     Route.depot_id == depot.id,
                     Route.service_date == request.service_date,
                     Route.status == RouteStatus.ACTIVE,
                 )
+                # The stops come with the routes (one more query), not one query per route.
+                .options(selectinload(Route.stops))
             )
         )
         if not active:
