@@ -15,7 +15,14 @@ from werkzeug.wrappers import Response
 
 from backend.auth.permissions import Principal
 from backend.auth.web import current_principal
-from backend.services import ConflictError, InvalidInputError, NotFoundError, ServiceError
+from backend.planning.request import PlanningError
+from backend.services import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,8 @@ SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     InvalidInputError: 422,
+    ForbiddenError: 403,
+    PlanningError: 422,
 }
 
 

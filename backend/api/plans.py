@@ -91,23 +91,17 @@ def create_plan_view(body: PlanCreate):
     """Validate, start a background job and answer at once with its id."""
     principal = require("plan:write")
     runtime = current_runtime()
-    try:
-        request = PlanRequest(**{**body.model_dump(), "vehicle_ids": tuple(body.vehicle_ids)})
-        job_id = submit_plan(
-            runtime.jobs,
-            runtime.db,
-            principal=principal,
-            request=request,
-            clock=runtime.clock,
-            source="api",
-        )
-    except PlanningError as exc:
-        # Out of scope and unknown look the same, so depot ids don't leak.
-        if exc.field == "depot_id":
-            raise ApiError(404, "not_found", exc.message, exc.field) from None
-        if exc.field == "principal":
-            raise ApiError(403, "forbidden", exc.message) from None
-        raise ApiError(422, "validation_error", exc.message, exc.field) from None
+    # A refused request raises a PlanningError (a ServiceError): 404 for an unknown or
+    # out-of-scope depot (ids don't leak), 403 for a role, 422 naming the field otherwise.
+    request = PlanRequest(**{**body.model_dump(), "vehicle_ids": tuple(body.vehicle_ids)})
+    job_id = submit_plan(
+        runtime.jobs,
+        runtime.db,
+        principal=principal,
+        request=request,
+        clock=runtime.clock,
+        source="api",
+    )
     return PlanJob(job_id=job_id, status="queued", depot_id=body.depot_id).model_dump(), 202
 
 

@@ -19,7 +19,12 @@ from backend.db.models import (
     RouteStop,
     Vehicle,
 )
-from backend.planning.request import PLANNABLE_STATUSES, PlanningError
+from backend.planning.request import (
+    PLANNABLE_STATUSES,
+    PlanningError,
+    PlanningForbidden,
+    PlanningNotFound,
+)
 from backend.planning.store import add_event
 
 log = logging.getLogger(__name__)
@@ -44,12 +49,12 @@ def accept_plan(
     """Make a stored plan the active one for its depot and day; supersede the previous one."""
     response = session.get(OptimizationResponse, response_id)
     if response is None:
-        raise PlanningError("response_id", "unknown plan")
+        raise PlanningNotFound("response_id", "unknown plan")
     request = response.request
     if not principal.can("plan:write"):
-        raise PlanningError("principal", "your role may not accept plans")
+        raise PlanningForbidden("principal", "your role may not accept plans")
     if not principal.sees_depot(request.depot_id):
-        raise PlanningError("response_id", "unknown plan")
+        raise PlanningNotFound("response_id", "unknown plan")
     routes = list(session.scalars(select(Route).where(Route.response_id == response_id)))
     if not routes:
         raise PlanningError("response_id", "this plan has no routes to accept")

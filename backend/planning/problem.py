@@ -21,7 +21,12 @@ from backend.db.models import (
     Vehicle,
 )
 from backend.db.models import VehicleState as VehicleStateRow
-from backend.planning.request import PLANNABLE_STATUSES, PlanningError, PlanRequest
+from backend.planning.request import (
+    PLANNABLE_STATUSES,
+    PlanningError,
+    PlanningNotFound,
+    PlanRequest,
+)
 from backend.solver import (
     Break,
     Location,
@@ -76,7 +81,7 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
     """Load the depot's vehicles and orders into a solver problem (live state for "remaining")."""
     depot = session.get(Depot, request.depot_id)
     if depot is None:
-        raise PlanningError("depot_id", f"unknown depot {request.depot_id}")
+        raise PlanningNotFound("depot_id", f"unknown depot {request.depot_id}")
     origin = _local_midnight(request.service_date, depot.timezone)
     vehicles = load_vehicles(session, depot.id, request.vehicle_ids)
     active: list[Route] = []

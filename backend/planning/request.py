@@ -11,6 +11,7 @@ from backend.db.models import (
     OptimizationRequest,
     OrderStatus,
 )
+from backend.services import ForbiddenError, NotFoundError, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,29 @@ MAX_ID = 2**31 - 1  # the database's integer ids
 PLANNABLE_STATUSES = (OrderStatus.NEW.value, OrderStatus.PLANNED.value)
 
 
-class PlanningError(ValueError):
-    """A planning request that cannot be run; `field` names what is wrong."""
+class PlanningError(ServiceError):
+    """A planning request that cannot be run; `field` names what is wrong (HTTP 422)."""
+
+    code = "validation_error"
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+        super().__init__(message, field=field_name)
+        self.field: str = field_name
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class PlanningNotFound(PlanningError, NotFoundError):
+    """An unknown depot or plan, or one outside the caller's scope (never says which)."""
+
+    code = "not_found"
+
+
+class PlanningForbidden(PlanningError, ForbiddenError):
+    """The caller's role may not plan or accept."""
+
+    code = "forbidden"
 
 
 @dataclass(frozen=True)

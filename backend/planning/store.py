@@ -28,6 +28,8 @@ from backend.planning.problem import PlanningInput, load_vehicles
 from backend.planning.request import (
     MAX_TIME_LIMIT_S,
     PlanningError,
+    PlanningForbidden,
+    PlanningNotFound,
     PlanOutcome,
     PlanRequest,
     request_fields,
@@ -105,12 +107,12 @@ def validate_request(session: Session, *, request: PlanRequest, principal: Princ
     one outside the caller's scope raise the same PlanningError("depot_id"), so ids don't leak.
     """
     if not principal.can("plan:write"):
-        raise PlanningError("principal", "your role may not plan routes")
+        raise PlanningForbidden("principal", "your role may not plan routes")
     depot = session.get(Depot, request.depot_id)
     if depot is None or not principal.sees_depot(request.depot_id):
-        raise PlanningError("depot_id", f"depot {request.depot_id} not found")
+        raise PlanningNotFound("depot_id", f"depot {request.depot_id} not found")
     if not depot.active:
-        raise PlanningError("depot_id", f"depot {request.depot_id} is not active")
+        raise PlanningNotFound("depot_id", f"depot {request.depot_id} is not active")
     load_vehicles(session, depot.id, request.vehicle_ids)
     if request.mode == "remaining" and not session.scalar(
         select(func.count())

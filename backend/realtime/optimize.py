@@ -18,6 +18,7 @@ from backend.planning.submit import submit_plan
 from backend.realtime.handler import acknowledgment
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import INVALID_MESSAGE, PERMISSION_DENIED, ProtocolError
+from backend.services import ForbiddenError, NotFoundError
 
 if TYPE_CHECKING:
     from backend.runtime import Runtime
@@ -58,9 +59,9 @@ class SocketOptimizer:
             )
         except PlanningError as exc:
             # The same answers as REST: out of scope reads as not found, ids don't leak.
-            if exc.field == "depot_id":
+            if isinstance(exc, NotFoundError):
                 raise ProtocolError(NOT_FOUND, exc.message, field="depotId") from None
-            if exc.field == "principal":
+            if isinstance(exc, ForbiddenError):
                 raise ProtocolError(PERMISSION_DENIED, exc.message) from None
             raise ProtocolError(INVALID_MESSAGE, exc.message, field=_camel(exc.field)) from None
         return [

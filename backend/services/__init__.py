@@ -35,6 +35,12 @@ class ConflictError(ServiceError):
     code = "conflict"
 
 
+class ForbiddenError(ServiceError):
+    """The caller's role may not do this (whatever the data)."""
+
+    code = "forbidden"
+
+
 class InvalidInputError(ServiceError):
     """A value is well-formed but refused by a rule that needs the database (unknown depot)."""
 
