@@ -89,8 +89,6 @@ class CachedRequest:
 class ResultCache:
     """Requests and their optimization results, with TTLs, search and joint invalidation."""
 
-    INDEX_KEY = "route:index:requests"
-
     def __init__(self, store: KeyValueStore, backend_name: str) -> None:
         self.store = store
         self.backend_name = backend_name

@@ -6,10 +6,10 @@ pending positions (latest per vehicle) and wake it; the connection's own loop do
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,8 +40,6 @@ FLEET_ROOMS = frozenset({GLOBAL_ROOM, *ROLE_ROOMS.values()})
 # Which subscription a message kind of the bus needs (anything else: ROUTE_STATUS).
 KIND_SUBSCRIPTIONS = {"notifications": NOTIFICATIONS, "vehicles": POSITIONS}
 
-_ids = itertools.count(1)
-
 
 @dataclass(eq=False)
 class Connection:
@@ -55,7 +53,8 @@ class Connection:
     depot_id: int | None = None  # a driver's vehicle's depot
     address: str = ""
     user_agent: str = ""
-    id: str = field(default_factory=lambda: f"c{next(_ids)}")
+    # Unique across workers and hosts (logs and per-connection state name it), not a counter.
+    id: str = field(default_factory=lambda: f"c{uuid.uuid4().hex[:16]}")
     connected_at: float = field(default_factory=time.time)
     rooms: set[str] = field(default_factory=set)
     subscriptions: set[str] = field(default_factory=set)

@@ -198,11 +198,3 @@ def get_depot(
     """One depot if it exists inside the scope, else None (callers answer 404 either way)."""
     row = session.scalar(select(Depot).where(Depot.id == depot_id, *_depot_scope(depot_ids)))
     return DepotOut.model_validate(row) if row is not None else None
-
-
-def existing_depot_ids(session: Session, *, depot_ids: Collection[int]) -> frozenset[int]:
-    """Which of `depot_ids` exist (one query), for validating references before a write."""
-    if not depot_ids:
-        return frozenset()
-    found = session.scalars(select(Depot.id).where(Depot.id.in_(sorted(set(depot_ids)))))
-    return frozenset(found)
