@@ -111,7 +111,6 @@ def create_shell(principal: Principal | None = None, *, csrf_token: str = "") ->
         className="app",
         children=[
             dcc.Location(id=ids.SHELL_URL),
-            dcc.Store(id=ids.SHELL_JOB_STORE, storage_type="session"),
             html.Header(
                 className="topbar",
                 children=[
