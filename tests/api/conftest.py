@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from backend.runtime import runtime_of
 from factories import empty_postgres
 
 from .api_helpers import DAY_START, SERVICE_DATE
@@ -31,7 +32,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = load_settings(DATA_DIR=str(tmp_path), DATABASE_URL=url, DEMO=False)
     dash_app = create_app(settings)
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     if url:
         empty_postgres(runtime.db.engine)
     else:
@@ -43,7 +44,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def runtime(app: Any) -> Any:
     """The app's Runtime (settings and database)."""
-    return app.server.extensions["fleet"]
+    return runtime_of(app.server)
 
 
 class Api:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from backend.clock import FixedClock
+from backend.runtime import runtime_of
 
 from .api_helpers import assert_error
 
@@ -85,7 +86,7 @@ def test_counters_are_shared_by_every_app_on_the_same_store(app, runtime, world,
     from app import create_app
 
     other = create_app(runtime.settings)
-    other.server.extensions["fleet"].clock = clock
+    runtime_of(other.server).clock = clock
     first, second = app.server.test_client(), other.server.test_client()
     for _ in range(3):
         _try(first, "wrong-password")

@@ -13,6 +13,7 @@ from backend.auth.users import create_user
 from backend.config import load_settings
 from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
+from backend.runtime import runtime_of
 from factories import DAY, add_other_depot, seed_small_day
 
 
@@ -21,7 +22,7 @@ def plans_app(data_dir: Path):
     from app import create_app
 
     dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     upgrade(runtime.db.engine)
     depot_id = seed_small_day(runtime.db)
     tokens = {}
@@ -82,7 +83,7 @@ def test_plan_job_runs_in_the_background_and_can_be_accepted(plans_app) -> None:
     assert 'solver_solve_seconds_total{engine="ortools"}' in metrics
     accepted = call("POST", f"/api/v1/plans/{job_id}/accept")
     assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
-    runtime = plans_app.server.extensions["fleet"]
+    runtime = runtime_of(plans_app.server)
     with runtime.db.session() as session:
         assert {o.status for o in session.scalars(select(Order))} == {"planned"}
         assert {r.status for r in session.scalars(select(Route))} == {"active"}
@@ -139,7 +140,7 @@ def test_scope_and_roles(plans_app) -> None:
 
 def test_vehicles_of_another_depot_or_unknown_are_refused_before_any_job(plans_app) -> None:
     """The probe: depot A's dispatcher names depot B's van; it gets what an unknown id gets."""
-    _, south_van = add_other_depot(plans_app.server.extensions["fleet"].db)
+    _, south_van = add_other_depot(runtime_of(plans_app.server).db)
     call = _client(plans_app, "disp")
     for vehicle_ids in ([south_van], [2**31 - 1]):
         response = call(
@@ -154,7 +155,7 @@ def test_vehicles_of_another_depot_or_unknown_are_refused_before_any_job(plans_a
         assert response.status_code == 422, response.json
         assert response.json["error"]["field"] == "vehicle_ids"
         assert "SOUTH" not in response.get_data(as_text=True)
-    runtime = plans_app.server.extensions["fleet"]
+    runtime = runtime_of(plans_app.server)
     with runtime.db.session() as session:
         assert session.scalars(select(OptimizationRequest)).all() == []  # nothing pending
 
@@ -174,7 +175,7 @@ def test_following_a_job_changes_nothing(plans_app) -> None:
 
     from backend.planning import PlanRequest, record_pending
 
-    runtime = plans_app.server.extensions["fleet"]
+    runtime = runtime_of(plans_app.server)
     long_ago = runtime.clock.now() - timedelta(hours=5)
     with runtime.db.session() as session:
         principal = _principal(session, "disp")

@@ -12,6 +12,7 @@ from backend.auth.users import create_user
 from backend.config import load_settings
 from backend.db.migrate import upgrade
 from backend.db.models import Depot
+from backend.runtime import runtime_of
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def fleet_app(data_dir: Path):
     from app import create_app
 
     dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     upgrade(runtime.db.engine)
     with runtime.db.session() as session:
         depot = Depot(name="North", lat=41.9, lon=-87.67)

@@ -27,6 +27,7 @@ from backend.realtime import get_realtime
 from backend.realtime.osmand import KNOT_MPS, parse_json, parse_query, parse_timestamp
 from backend.realtime.protocol import RealtimeConfig
 from backend.realtime.ratelimit import RateLimiter
+from backend.runtime import runtime_of
 from backend.services.devices import register_device
 from tests.realtime.conftest import Fleet, seed_fleet
 
@@ -81,7 +82,7 @@ def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tracker]
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = load_settings(DATA_DIR=str(tmp_path), DATABASE_URL=url, DEMO=False)
     dash_app = create_app(settings)
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     if url:
         empty_postgres(runtime.db.engine)
     else:

@@ -20,6 +20,7 @@ from backend.config import load_settings
 from backend.db.engine import Database
 from backend.db.migrate import upgrade
 from backend.realtime import get_realtime
+from backend.runtime import runtime_of
 from backend.sim.driver_socket import OP_CLOSE, WebSocketClient, encode_frame
 from tests.realtime.conftest import Fleet, fix, seed_fleet
 
@@ -54,7 +55,7 @@ def live(data_dir: Path) -> Iterator[LiveServer]:
     upgrade(migrated.engine)  # before create_app: its metrics collectors read the schema
     migrated.engine.dispose()
     dash_app = create_app(settings)
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     server = LiveServer(dash_app.server, runtime, seed_fleet(runtime.db))
     yield server
     server.stop()
@@ -319,7 +320,7 @@ def test_fanout_cap_and_allowed_origins_come_from_the_settings(data_dir: Path) -
     upgrade(migrated.engine)
     migrated.engine.dispose()
     dash_app = create_app(settings)
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     server = LiveServer(dash_app.server, runtime, seed_fleet(runtime.db))
     try:
         config = server.service.config

@@ -16,6 +16,7 @@ from backend.realtime import get_realtime, handle_frame
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import RealtimeConfig
 from backend.realtime.service import initial_rooms, initial_subscriptions
+from backend.runtime import runtime_of
 from factories import DAY, add_other_depot, seed_small_day
 
 
@@ -24,7 +25,7 @@ def socket_app(data_dir: Path):
     from app import create_app
 
     dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     upgrade(runtime.db.engine)
     depot_id = seed_small_day(runtime.db)
     yield runtime, depot_id

@@ -21,6 +21,7 @@ from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
 from backend.jobs.control import JobControl
 from backend.realtime import get_realtime
+from backend.runtime import runtime_of
 from callbacks.optimize import accept, make_run_job, show_result, start_optimize, stop_optimize
 from factories import DAY, at_hour, seed_small_day
 
@@ -30,7 +31,7 @@ def panel(data_dir: Path):
     from app import create_app
 
     dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = dash_app.server.extensions["fleet"]
+    runtime = runtime_of(dash_app.server)
     runtime.clock = FixedClock(at_hour(7))  # the morning of DAY, whatever today is
     upgrade(runtime.db.engine)
     depot_id = seed_small_day(runtime.db)

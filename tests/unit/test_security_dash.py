@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from backend.runtime import runtime_of
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 
 from sample_data import PASSWORD, build_sample  # noqa: E402
@@ -53,7 +55,7 @@ def dash_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     data_dir = tmp_path_factory.mktemp("dash-security")
     app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = app.server.extensions["fleet"]
+    runtime = runtime_of(app.server)
     upgrade(runtime.db.engine)
     with runtime.db.session() as session:
         build_sample(session, today=TODAY)
