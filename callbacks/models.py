@@ -1,26 +1,81 @@
-"""Models page callbacks: what the database holds to train the models on."""
+"""Models page callbacks: the registry and charts, the Train button, live progress and cancel."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash
-from dash import Input, Output
+from dash import Input, Output, State, no_update
 
 from backend.db.queries.analytics import get_training_data
+from backend.jobs.control import JobControl
+from backend.ml import launch, registry
+from backend.ml.overview import list_registry, version_detail
+from backend.runtime import current_runtime
 from callbacks._common import db_session, require_principal
 from components import ids
-from components.models import create_models_view
+from components.models import (
+    MODELS_CANCEL,
+    MODELS_JOB,
+    MODELS_POLL,
+    MODELS_PROGRESS,
+    MODELS_TRAIN,
+    create_models_view,
+    describe_progress,
+)
 
 ROLES = ("dispatcher", "manager", "admin")
+# Training is heavy (a CPU for a minute or more): managers and admins start it.
+TRAIN_ROLES = ("manager", "admin")
+FINAL_STAGES = frozenset({"done", "failed"})
 
 
-def show_models(_: Any) -> Any:
-    """The models empty state with the training data counts of the user's depots."""
+def show_models(_load: Any) -> Any:
+    """The registry with the newest usable version's charts, and the training data counts."""
     principal = require_principal(*ROLES)
+    settings = current_runtime().settings
     with db_session() as session:
         data = get_training_data(session, depot_ids=principal.depot_ids)
-    return create_models_view(data)
+        versions = list_registry(session)
+        active = registry.active_version(session, name="eta")
+    shown = active.version if active is not None else None
+    if shown is None:
+        shown = next((v.version for v in versions if v.status == "ready"), None)
+    detail = version_detail(settings, "eta", shown) if shown is not None else None
+    return create_models_view(data, versions, detail)
+
+
+def start_training(n_clicks: int | None) -> Any:
+    """Create a training version and start its job; the poll follows it from here."""
+    if not n_clicks:
+        return no_update, no_update, no_update, no_update
+    principal = require_principal(*TRAIN_ROLES)
+    runtime = current_runtime()
+    with db_session() as session:
+        version_id, job_id = launch.start_training(
+            session, runtime.settings, started_by=principal.user_id, now=runtime.clock.now()
+        )
+    return {"job_id": job_id, "version_id": version_id}, False, False, "Starting…"
+
+
+def cancel_training(n_clicks: int | None, job: dict[str, Any] | None) -> Any:
+    """Ask the running job to stop (it ends `failed`, the active version stays)."""
+    require_principal(*TRAIN_ROLES)
+    if not n_clicks or not job or not isinstance(job.get("job_id"), str):
+        return no_update
+    JobControl(current_runtime().store).request_cancel(job["job_id"][:64])
+    return "Cancelling…"
+
+
+def poll_progress(_n: int, job: dict[str, Any] | None, load: int | None) -> Any:
+    """The job's latest report; when it has finished, stop polling and refresh the registry."""
+    require_principal(*ROLES)
+    if not job or not isinstance(job.get("job_id"), str):
+        return no_update, True, True, no_update
+    progress = JobControl(current_runtime().store).get_progress(job["job_id"][:64])
+    finished = progress is not None and progress.get("stage") in FINAL_STAGES
+    refresh = (load or 0) + 1 if finished else no_update
+    return describe_progress(progress), finished, finished, refresh
 
 
 def register(app: dash.Dash) -> None:
@@ -28,3 +83,27 @@ def register(app: dash.Dash) -> None:
     app.callback(Output(ids.MODELS_CONTENT, "children"), Input(ids.MODELS_LOAD, "data"))(
         show_models
     )
+    app.callback(
+        Output(MODELS_JOB, "data"),
+        Output(MODELS_POLL, "disabled"),
+        Output(MODELS_CANCEL, "disabled"),
+        Output(MODELS_PROGRESS, "children"),
+        Input(MODELS_TRAIN, "n_clicks"),
+        prevent_initial_call=True,
+    )(start_training)
+    app.callback(
+        Output(MODELS_PROGRESS, "children", allow_duplicate=True),
+        Input(MODELS_CANCEL, "n_clicks"),
+        State(MODELS_JOB, "data"),
+        prevent_initial_call=True,
+    )(cancel_training)
+    app.callback(
+        Output(MODELS_PROGRESS, "children", allow_duplicate=True),
+        Output(MODELS_POLL, "disabled", allow_duplicate=True),
+        Output(MODELS_CANCEL, "disabled", allow_duplicate=True),
+        Output(ids.MODELS_LOAD, "data"),
+        Input(MODELS_POLL, "n_intervals"),
+        State(MODELS_JOB, "data"),
+        State(ids.MODELS_LOAD, "data"),
+        prevent_initial_call=True,
+    )(poll_progress)

@@ -4,6 +4,7 @@ import dash
 from dash import dcc, html
 
 from components import ids
+from components.models import create_training_controls
 from components.ui import create_loading, create_page_header
 
 dash.register_page(
@@ -22,7 +23,11 @@ def layout(**_kwargs: object) -> html.Div:
         className="page page-models",
         children=[
             dcc.Store(id=ids.MODELS_LOAD, data=0),
-            create_page_header("Models", "Machine-learning models and their training data."),
+            create_page_header(
+                "Models",
+                "Machine-learning models and their training data.",
+                actions=[create_training_controls()],
+            ),
             create_loading(html.Div(id=ids.MODELS_CONTENT)),
         ],
     )

@@ -14,16 +14,16 @@ from backend.ml.numpy_model import NumpyModel
 from backend.ml.trainer import ProgressFn, StopFn, TrainConfig, TrainResult, train_table
 
 ETA_MODEL = "eta"
-# Small on purpose: ~35k legs of 90 days train in well under a minute on two cores.
+# Small on purpose: ~35k legs of 90 days train in about a minute on two cores.
 ETA_CONFIG = TrainConfig(
     targets=TARGETS,
     loss="pinball",
     quantiles=QUANTILES,
     log_targets=True,
-    hidden=(64, 32),
+    hidden=(128, 64),
     dropout=0.05,
     learning_rate=3e-3,
-    epochs=30,
+    epochs=60,
     batch_size=256,
     patience=5,
     day_column="day",

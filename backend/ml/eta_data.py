@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.base import UTCDateTime
 from backend.db.models import ROUTES_DRIVEN, Depot, Order, Route, RouteStop, Vehicle
+from backend.ml.holidays import holiday_flags
 
 TARGETS = ("leg_min", "service_min")
 QUANTILES = (0.1, 0.5, 0.9)
@@ -45,6 +46,11 @@ NUMERIC_FEATURES = (
     "depot_drift",
     "depot_drift_legs",
     "is_end",
+    "is_holiday",
+    "origin_lat",
+    "origin_lon",
+    "dest_lat",
+    "dest_lon",
 )
 CATEGORICAL_FEATURES = ("weekday", "origin_cell", "dest_cell", "vehicle_type")
 DRIFT_FEATURES = ("vehicle_drift", "vehicle_drift_legs", "depot_drift", "depot_drift_legs")
@@ -158,7 +164,7 @@ def _local(times: pd.Series, zones: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         mask = (zones == zone).to_numpy()
         local = times[mask].dt.tz_convert(str(zone) or "UTC")
         hour[mask] = (local.dt.hour + local.dt.minute / 60 + local.dt.second / 3600).to_numpy()
-        weekday[mask] = local.dt.weekday.to_numpy()
+        weekday[mask] = local.dt.day_of_week.to_numpy()
     return hour, weekday
 
 
@@ -284,6 +290,11 @@ def build_features(
             "slack_min": slack.fillna(0.0).clip(-240, 240),
             "kg": kg.astype(float),
             "is_end": (legs["kind"] == "end").astype(float),
+            "is_holiday": holiday_flags(legs["service_date"]),
+            "origin_lat": legs["prev_lat"].astype(float),
+            "origin_lon": legs["prev_lon"].astype(float),
+            "dest_lat": legs["lat"].astype(float),
+            "dest_lon": legs["lon"].astype(float),
             "weekday": weekday.astype(str),
             "origin_cell": cell(legs["prev_lat"], legs["prev_lon"]),
             "dest_cell": cell(legs["lat"], legs["lon"]),

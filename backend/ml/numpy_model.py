@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from backend.ml.export import SERVING_FORMAT
 
@@ -26,6 +27,13 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "softplus": lambda x: np.logaddexp(0.0, x),
     "exponential": np.exp,
 }
+
+
+_BLAS = ThreadpoolController()
+
+
+def _single_thread() -> Any:
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -102,9 +110,12 @@ class NumpyModel:
             parts.append((values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"])
         for item in self.description["categorical"]:
             raw = frame[item["column"]]
-            raw = raw.where(raw.notna(), "missing").astype(str).to_numpy()
-            levels = np.asarray(item["levels"])
-            parts.append((raw[:, None] == levels[None, :]).astype(np.float64))
+            raw = raw.where(raw.notna(), "missing").astype(str)
+            levels = item["levels"]
+            codes = pd.Categorical(raw, categories=levels).codes  # -1: unknown level
+            onehot = np.zeros((len(raw), len(levels) + 1))
+            onehot[np.arange(len(raw)), codes] = 1.0  # unknowns land in the extra last column
+            parts.append(onehot[:, : len(levels)])
         return np.hstack(parts) if parts else np.zeros((len(frame), 0))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -118,9 +129,57 @@ class NumpyModel:
                 x = x * self.arrays[f"{name}.scale"] + self.arrays[f"{name}.shift"]
         return x
 
+    def _encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
+        # Scaled numeric block and, per categorical column, each row's level index (-1: unknown).
+        columns = self.description["numeric"]["columns"]
+        values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        values = np.where(np.isnan(values), self.arrays["numeric.fill"], values)
+        numeric = (values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"]
+        codes = []
+        for item in self.description["categorical"]:
+            raw = frame[item["column"]]
+            raw = raw.where(raw.notna(), "missing").astype(str)
+            codes.append(np.asarray(pd.Categorical(raw, categories=item["levels"]).codes))
+        return numeric, codes
+
+    def _forward_fast(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`forward` of :meth:`transform` without building the one-hot matrix.
+
+        The first layer's product with a one-hot block is a row lookup in its kernel, so the
+        categorical part costs a gather instead of a wide matrix product.
+        """
+        numeric, codes = self._encode(frame)
+        layers = self.description["layers"]
+        first = layers[0]["name"]
+        kernel = self.arrays[f"{first}.kernel"]
+        n_num = numeric.shape[1]
+        x = numeric @ kernel[:n_num] + self.arrays[f"{first}.bias"]
+        offset = n_num
+        for item, code in zip(self.description["categorical"], codes, strict=True):
+            width = len(item["levels"])
+            block = np.vstack([kernel[offset : offset + width], np.zeros((1, kernel.shape[1]))])
+            x = x + block[code]  # code -1 picks the zero row: an unknown level adds nothing
+            offset += width
+        x = _ACTIVATIONS[layers[0]["activation"]](x)
+        for layer in layers[1:]:
+            name = layer["name"]
+            if layer["kind"] == "dense":
+                x = x @ self.arrays[f"{name}.kernel"] + self.arrays[f"{name}.bias"]
+                x = _ACTIVATIONS[layer["activation"]](x)
+            else:
+                x = x * self.arrays[f"{name}.scale"] + self.arrays[f"{name}.shift"]
+        return x
+
     def predict(self, features: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
         """Predictions in target units, shaped (rows, targets, quantiles), quantiles sorted."""
-        raw = self.forward(self.transform(features))
+        frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(features)
+        missing = [c for c in self.feature_columns if c not in frame.columns]
+        if missing:
+            raise KeyError(f"features missing: {missing}")
+        # Multi-threaded BLAS on matrices this small costs more in thread wake-ups than it
+        # saves (10x slower on a busy two-core host): serve single-threaded.
+        with _single_thread():
+            raw = self._forward_fast(frame)
         n_targets = len(self.targets)
         out = raw.reshape(len(raw), n_targets, -1)
         out = out * np.asarray(self.description["y_scale"])[None, :, None]

@@ -324,6 +324,7 @@ def train_table(
     (out_dir / "history.json").write_text(json.dumps(history, indent=2))
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json_float))
     export_serving(model, preprocessor, spec, feature_info, out_dir)
+    _write_sample(y_raw[val_idx], predictions, config, out_dir / "validation_sample.json")
     days: list[str] = []
     if config.day_column and config.day_column in frame.columns:
         days = sorted(frame[config.day_column].iloc[val_idx].astype(str).unique().tolist())
@@ -337,6 +338,22 @@ def train_table(
         seconds=round(time.perf_counter() - started, 2),
         validation_days=days,
     )
+
+
+def _write_sample(
+    y_true: np.ndarray, predictions: np.ndarray, config: TrainConfig, path: Path, rows: int = 400
+) -> None:
+    # A fixed slice of held-out rows for the Models page's predicted-vs-actual and calibration.
+    pick = np.random.default_rng(config.seed).permutation(len(y_true))[:rows]
+    sample: dict[str, Any] = {"quantiles": list(config.quantiles), "targets": {}}
+    for j, name in enumerate(config.targets):
+        truth = y_true[pick, j]
+        ok = ~np.isnan(truth)
+        sample["targets"][name] = {
+            "actual": np.round(truth[ok], 3).tolist(),
+            "predicted": np.round(predictions[pick][ok, j, :], 3).tolist(),
+        }
+    path.write_text(json.dumps(sample))
 
 
 def _json_float(value: Any) -> Any:
