@@ -8,18 +8,13 @@ writes to its socket, so a slow consumer only ever delays itself.
 from __future__ import annotations
 
 import logging
-import socket
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
 from flask_sock import Sock
-from simple_websocket import ConnectionClosed
 from sqlalchemy import select
-from wsproto.events import Ping, TextMessage
-from wsproto.utilities import LocalProtocolError
 
 from backend.auth.permissions import Principal
 from backend.auth.tokens import user_for_token
@@ -38,6 +33,7 @@ from backend.realtime.protocol import (
     encode_json,
 )
 from backend.realtime.service import RealtimeService, initial_rooms, initial_subscriptions
+from backend.realtime.wsadapter import SocketAdapter, SocketClosed
 from backend.runtime import Runtime
 
 log = logging.getLogger("realtime.server")
@@ -84,7 +80,7 @@ def init_realtime(server: Flask, runtime: Runtime, config: RealtimeConfig | None
                 user_agent=request.headers.get("User-Agent", "")[:200],
             )
         finally:
-            _finish(ws)
+            SocketAdapter(ws).finish(CLOSE_GOING_AWAY)
 
 
 def get_realtime(runtime: Runtime) -> RealtimeService:
@@ -114,76 +110,12 @@ def _same_origin(config: RealtimeConfig) -> bool:
     return urlsplit(origin).netloc == request.host or origin in config.allowed_origins
 
 
-def _finish(ws: Any) -> None:
-    # Let the peer's close reply arrive, then shut the TCP connection: the development server
-    # would otherwise write an HTTP response onto it after the last frame, which a browser
-    # still reading reports as "Invalid frame header".
-    if ws.connected:
-        try:
-            ws.close(CLOSE_GOING_AWAY, "server closing")
-        except Exception:  # the socket is already gone
-            pass
-    ws.thread.join(timeout=2.0)
-    try:
-        ws.sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-class SocketClosed(Exception):
-    """The peer closed the socket while we still had something to send."""
-
-
-def _encoder(ws: Any) -> Callable[[Any], bytes]:
-    encode = ws.ws.send
-
-    def frame(event: Any) -> bytes:
-        try:
-            data: bytes = encode(event)
-        except LocalProtocolError:
-            # The peer's close arrived first: wsproto refuses to send, and its message would
-            # hold the whole frame (a fleet's snapshot). Closing first is normal, not an error.
-            raise SocketClosed from None
-        return data
-
-    return frame
-
-
-def _text_sender(ws: Any) -> Callable[[str], None]:
-    # ws.send() uses sock.send(), which may write part of a large frame: send it all.
-    encode, sendall = _encoder(ws), ws.sock.sendall
-
-    def send(text: str) -> None:
-        sendall(encode(TextMessage(data=text)))
-
-    return send
-
-
-def _close(ws: Any, code: int, reason: str) -> None:
-    # The peer may have closed (or vanished) at the same moment: nothing is left to tell it.
-    try:
-        ws.close(code, reason)
-    except (OSError, LocalProtocolError, ConnectionClosed):
-        pass
-
-
-def _abort(ws: Any) -> Callable[[], None]:
-    def abort() -> None:
-        try:
-            ws.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        ws.connected = False
-        ws.event.set()
-
-    return abort
-
-
 def serve_socket(
     ws: Any, service: RealtimeService, principal: Principal, *, address: str, user_agent: str
 ) -> None:
     """Run one connection until it closes: receive, answer, flush acks, events and positions."""
     config = service.config
+    sock = SocketAdapter(ws)
     depot_id = None
     if principal.role == Role.DRIVER and principal.vehicle_id is not None:
         with service.sessions() as db:
@@ -192,16 +124,14 @@ def serve_socket(
         principal=principal,
         config=config,
         service=service,
-        wake=ws.event.set,
-        abort=_abort(ws),
+        wake=sock.wake,
+        abort=sock.abort,
         depot_id=depot_id,
         address=address,
         user_agent=user_agent,
     )
     connection.subscriptions = initial_subscriptions(connection)
     service.hub.register(connection, initial_rooms(principal, depot_id))
-    send_text = _text_sender(ws)
-    encode = _encoder(ws)
     connection.send(
         {
             "type": "welcome",
@@ -234,25 +164,24 @@ def serve_socket(
     interval = config.position_frame_interval_s
     next_frame = 0.0
     next_ping = time.monotonic() + config.ping_interval_s
-    ws.pong_received = True
     try:
         while True:
             now = time.monotonic()
             timeout = next_ping - now
             if connection.pending_positions:
                 timeout = min(timeout, next_frame - now)
-            if timeout > 0 and not ws.input_buffer and not connection.outbox:
-                ws.event.wait(timeout)
-            ws.event.clear()
-            while ws.input_buffer:
-                for reply in handle_frame(connection, ws.input_buffer.pop(0)):
+            if timeout > 0 and not sock.has_input() and not connection.outbox:
+                sock.wait(timeout)
+            sock.clear()
+            while (text := sock.next_input()) is not None:
+                for reply in handle_frame(connection, text):
                     connection.send(reply)
-            if not ws.connected:
+            if not sock.connected:
                 return
             connection.sending_since = time.monotonic()
             while connection.outbox and connection.close_request is None:
                 item = connection.outbox.popleft()
-                send_text(item if isinstance(item, str) else encode_json(item))
+                sock.send_text(item if isinstance(item, str) else encode_json(item))
             now = time.monotonic()
             if (
                 connection.pending_positions
@@ -261,18 +190,16 @@ def serve_socket(
             ):
                 frame = connection.take_positions()
                 if frame is not None:
-                    send_text(frame)
+                    sock.send_text(frame)
                     next_frame = now + interval
             connection.sending_since = 0.0
             if connection.close_request is not None:
-                _close(ws, *connection.close_request)
+                sock.close(*connection.close_request)
                 return
             if now >= next_ping:
-                if not ws.pong_received:
-                    _close(ws, CLOSE_GOING_AWAY, "heartbeat timeout")
+                if not sock.ping():
+                    sock.close(CLOSE_GOING_AWAY, "heartbeat timeout")
                     return
-                ws.pong_received = False
-                ws.sock.sendall(encode(Ping(payload=b"hb")))
                 next_ping = now + config.ping_interval_s
     except (OSError, SocketClosed):
         # The peer went away mid-send; what was queued for it is of no use to anyone.

@@ -20,7 +20,15 @@ def note(depot_id, audience, kind="weather_alert"):
 
 
 def test_every_role_joins_global_and_its_role_room(connect, fleet) -> None:
-    rooms = {name: connect(name).connection.rooms for name in ("driver1", "disp", "boss", "root")}
+    clients = {name: connect(name) for name in ("driver1", "disp", "boss", "root")}
+    # Every socket is also in its user's own room (answers that follow the user).
+    rooms = {
+        name: client.connection.rooms - {f"user_{client.connection.principal.user_id}"}
+        for name, client in clients.items()
+    }
+    assert all(
+        f"user_{c.connection.principal.user_id}" in c.connection.rooms for c in clients.values()
+    )
     assert rooms["driver1"] == {"global", "drivers", f"vehicle_{fleet.vehicles[0]}"}
     assert rooms["disp"] == {"global", "dispatchers", f"depot_{fleet.depots[0]}"}
     assert rooms["boss"] == rooms["root"] == {"global", "managers", "depot_*"}
