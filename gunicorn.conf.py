@@ -1,6 +1,7 @@
 """gunicorn settings for `gunicorn app:server`: migrate (and seed the demo) once, before forking."""
 
 import os
+import shutil
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}"
 # gunicorn 27 otherwise writes a control socket under the home directory.
@@ -17,7 +18,20 @@ def on_starting(server: object) -> None:
     from backend.config import load_settings
 
     settings = load_settings()
+    # Every worker writes its metrics to files here, so /metrics adds them all up whichever
+    # worker answers (prometheus-client's multiprocess mode); emptied at each start.
+    metrics_dir = settings.data_dir / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     database = prepare_database(settings)
     if settings.demo:
         print_credentials(seed_if_empty(database, settings))
     database.engine.dispose()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Forget a dead worker's live gauges (its counters still count)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -81,4 +82,22 @@ def install_metrics(
 
     @server.route("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(scrape_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What /metrics reports: this process, or every worker's files in multiprocess mode.
+
+    gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before the workers start; then counters and
+    histograms are summed over all workers (any of them may answer the scrape), and this
+    worker's own collectors (its pool) are added.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    for collector in _app_collectors:
+        registry.register(collector)
+    return registry

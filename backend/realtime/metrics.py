@@ -6,8 +6,13 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from backend.ops.metrics import REGISTRY
 
+# With several gunicorn workers (prometheus multiprocess mode) gauges add up over live workers.
 CONNECTIONS = Gauge(
-    "ws_connections", "Open WebSocket connections by role", ["role"], registry=REGISTRY
+    "ws_connections",
+    "Open WebSocket connections by role",
+    ["role"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 MESSAGES = Counter("ws_messages_received_total", "Client frames received", registry=REGISTRY)
 ERRORS = Counter("ws_errors_total", "Error frames sent, by code", ["code"], registry=REGISTRY)
@@ -21,7 +26,10 @@ POSITIONS_REJECTED = Counter(
     "positions_rejected_total", "Position items refused by validation", registry=REGISTRY
 )
 WRITER_QUEUE_DEPTH = Gauge(
-    "position_writer_queue_depth", "Positions waiting for the batch writer", registry=REGISTRY
+    "position_writer_queue_depth",
+    "Positions waiting for the batch writer",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 WRITER_BATCH_SECONDS = Histogram(
     "position_writer_batch_seconds",
