@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from pathlib import Path
 from typing import Any
 
 from backend.jobs.context import JobContext
@@ -15,6 +16,7 @@ from backend.ml import registry
 from backend.ml.eta import ETA_CONFIG, ETA_MODEL, compare_on_held_out, train_eta
 from backend.ml.eta_data import data_range, load_legs
 from backend.ml.numpy_model import ArtifactError, NumpyModel
+from backend.ml.storage import upload_artifacts
 from backend.ml.tables import TrainerError
 from backend.ml.trainer import TrainConfig, TrainingCancelled
 
@@ -63,7 +65,11 @@ def run_training_job(ctx: JobContext) -> dict[str, Any]:
             except ArtifactError as exc:
                 log.warning("active %s v%s unloadable (%s): it loses", name, incumbent_version, exc)
         judged = compare_on_held_out(candidate, incumbent, frame, result.validation_days)
-        registry.finish_artifacts(settings, name, version)
+        final = registry.finish_artifacts(settings, name, version)
+        # ML_S3_BUCKET (backend/config.py); getattr while that edit awaits its commit.
+        bucket = getattr(settings, "ml_s3_bucket", None)
+        if bucket:
+            _upload(final, bucket, f"models/{name}/{version}")
     except (TrainerError, TrainingCancelled) as exc:
         return _fail(ctx, version_id, str(exc), name, version)
     except BaseException as exc:
@@ -97,6 +103,14 @@ def run_training_job(ctx: JobContext) -> dict[str, Any]:
             registry.activate(session, row)
     ctx.report({"stage": "done", "version": version, "promoted": promote})
     return {"status": "active" if promote else "ready", "version": version, "message": message}
+
+
+def _upload(folder: Path, bucket: str, prefix: str) -> None:
+    # A failed upload is logged, not fatal: the local artifacts are what serving reads.
+    try:
+        upload_artifacts(folder, bucket=bucket, prefix=prefix)
+    except Exception:  # noqa: BLE001
+        log.exception("uploading %s to s3://%s/%s failed", folder, bucket, prefix)
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:

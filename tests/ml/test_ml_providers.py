@@ -56,3 +56,22 @@ def test_demand_forecast_covers_seven_days_with_ordered_intervals() -> None:
     weekend = ahead[ahead["day"].dt.day_of_week >= 5]["p50"].mean()
     weekday = ahead[ahead["day"].dt.day_of_week < 5]["p50"].mean()
     assert weekend < weekday
+
+
+def test_artifact_upload_writes_every_file_under_the_prefix(tmp_path) -> None:
+    from backend.ml.storage import upload_artifacts
+
+    (tmp_path / "weights.npz").write_bytes(b"x")
+    (tmp_path / "serving.json").write_text("{}")
+
+    class StubS3:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, str, str]] = []
+
+        def upload_file(self, *, Filename: str, Bucket: str, Key: str) -> None:  # noqa: N803
+            self.calls.append((Filename, Bucket, Key))
+
+    stub = StubS3()
+    keys = upload_artifacts(tmp_path, bucket="fleet-models", prefix="/models/eta/3/", client=stub)
+    assert keys == ["models/eta/3/serving.json", "models/eta/3/weights.npz"]
+    assert {c[1] for c in stub.calls} == {"fleet-models"}
