@@ -8,6 +8,9 @@ from typing import Any
 from backend.config import Settings, load_settings
 
 RUN_JOB_TASK = "fleet.run_job"
+# The runner's jobs have a queue of their own: Dash's background callbacks (which may wait on a
+# job) stay on Celery's default queue, so a waiting callback can never hold the job's worker.
+JOBS_QUEUE = "jobs"
 
 
 def make_celery(settings: Settings) -> Any:

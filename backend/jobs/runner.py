@@ -52,9 +52,9 @@ class JobRunner:
         job_kind(kind)  # an unknown kind fails here, in the caller, not in a worker
         self.control.set_state(job_id, kind=kind, status="queued")
         if self.celery is not None:
-            from backend.jobs.celery_app import RUN_JOB_TASK
+            from backend.jobs.celery_app import JOBS_QUEUE, RUN_JOB_TASK
 
-            self.celery.send_task(RUN_JOB_TASK, args=[kind, job_id])
+            self.celery.send_task(RUN_JOB_TASK, args=[kind, job_id], queue=JOBS_QUEUE)
             return job_id
         # A fresh interpreter, not a fork: this process has threads and open connections.
         # Settings travel as the child's environment, never as its arguments.

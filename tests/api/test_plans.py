@@ -214,7 +214,7 @@ def test_a_celery_job_message_carries_the_id_and_no_secret(data_dir: Path, redis
 
     broker = redis_url.rsplit("/", 1)[0] + "/7"  # a database of its own: no worker listens
     client = redis.Redis.from_url(broker)
-    client.delete("celery")
+    client.delete("jobs")
     settings = load_settings(
         DATA_DIR=str(data_dir),
         REDIS_URL=broker,
@@ -231,9 +231,9 @@ def test_a_celery_job_message_carries_the_id_and_no_secret(data_dir: Path, redis
             celery=make_celery(settings),
         )
         runner.submit("planning", "b" * 32)
-        messages = b"".join(client.lrange("celery", 0, -1)).decode()
+        messages = b"".join(client.lrange("jobs", 0, -1)).decode()
     finally:
-        client.delete("celery")
+        client.delete("jobs")
         client.close()
     assert "b" * 32 in messages
     import base64

@@ -59,6 +59,8 @@ def worker_env(data_dir: Path, redis_url: str):
             "-A",
             "app:celery_app",
             "worker",
+            "--queues",
+            "jobs",
             "--pool",
             "solo",
             "--concurrency",
