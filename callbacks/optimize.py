@@ -8,7 +8,8 @@ import dash
 from dash import Input, Output, State, html
 from sqlalchemy import select
 
-from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Order
+from backend.db.models import OptimizationRequest, OptimizationResponse, Order
+from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.tickets import sign_ticket, verify_ticket
 from backend.planning import MAX_TIME_LIMIT_S, PlanningError, PlanRequest, accept_plan
@@ -18,6 +19,7 @@ from backend.runtime import Runtime, runtime_of
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import routes_geojson
+from components.filters import depot_options
 from components.optimize import create_plan_summary, progress_figures
 
 ROLES = ("dispatcher", "admin")
@@ -28,13 +30,13 @@ JOB_GRACE_S = 120.0
 
 
 def load_depot_options(_: Any) -> tuple[list[dict[str, Any]], Any]:
-    """The depots this user may plan, the first one selected."""
+    """The active depots this user may plan, the first one selected."""
     principal = require_principal(*ROLES)
-    query = select(Depot.id, Depot.name).where(Depot.active.is_(True)).order_by(Depot.id)
-    if principal.depot_ids is not None:
-        query = query.where(Depot.id.in_(principal.depot_ids))
     with db_session() as session:
-        options = [{"label": name, "value": depot_id} for depot_id, name in session.execute(query)]
+        depots = list_depots(
+            session, depot_ids=principal.depot_ids, active=True, page_size=500, sort="id"
+        ).items
+    options = depot_options(depots)
     return options, options[0]["value"] if options else None
 
 
