@@ -158,7 +158,7 @@ def check_plan(c: Compiled, plan: Plan, *, skip: Sequence[int] | None = None) ->
             )
         total = [0.0] * len(problem.capacity_units)
         prev_node = start_node
-        prev_free = route.start_time if first == 0 else stops[0].arrival
+        prev_free = route.start_time
         busy: list[tuple[float, float]] = []  # service intervals, for the break check
         gaps: list[tuple[float, float, float]] = []  # (free from, must start by, travel)
         for s in stops:

@@ -53,10 +53,11 @@ class RouteEval:
     bad_stop: int | None = None
 
 
-def _first_start(windows: Sequence[tuple[int, int]], arrival: int) -> int | None:
+def _first_start(windows: Sequence[tuple[int, int]], arrival: int) -> tuple[int, int] | None:
+    """Earliest service start at or after ``arrival``, and the end of its window."""
     for lo, hi in windows:
         if arrival <= hi:
-            return max(arrival, lo)
+            return max(arrival, lo), hi
     return None
 
 
@@ -67,12 +68,19 @@ class _Schedule:
     end: int
     slots: list[tuple[int, int]]
     bad: int | None  # first stop past its windows, or -1 for a break, None when fine
+    depart: int
 
 
 def _forward(
     c: Compiled, v: CVehicle, nodes: Sequence[int], placed: Sequence[_Placed]
 ) -> _Schedule:
-    """Earliest schedule of ``nodes`` from ``v.early`` with breaks at the given gaps."""
+    """Schedule of ``nodes`` with breaks at the given gaps and the least idle time.
+
+    Services start as early as possible from ``v.early``; then the whole day is
+    shifted as late as it can go without ending later or missing a window (the
+    classic forward slack), so waiting turns into a later departure: the route
+    lasts what PyVRP and OR-Tools (flexible start) think it lasts.
+    """
     _, dur, service, _ = c.lists
     windows = c.windows
     at_gap: dict[int, list[_Placed]] = {}
@@ -84,51 +92,82 @@ def _forward(
     starts: list[int] = []
     slots: list[tuple[int, int]] = []
     bad: int | None = None
+    # Per stop and break: (waiting so far, its start, latest start); arrivals
+    # and the departure carry the waiting before them.
+    events: list[tuple[int, int, int]] = []
+    arrival_wait: list[int] = []
+    slot_wait: list[int] = []
+    start_wait: list[int] = []
+    waited = 0
+    depot_break_end: int | None = None
+    depot_break_wait = 0
     n = len(nodes)
     for k in range(n + 1):
         node = nodes[k] if k < n else v.end
         travel = dur[prev][node]
         arrival = t + travel
+        arrival_seen = waited
         ready = arrival
         for _, lo, hi, d in at_gap.get(k, ()):
             bs = max(ready, lo)
             if bs > hi:
                 # Too late on arrival: take it before driving instead.
-                bs = max(t, lo)
-                if bs > hi:
-                    bad = -1 if bad is None else bad
-                    bs = max(ready, lo)
-                else:
-                    arrival = bs + d + travel
-                    slots.append((bs, d))
-                    ready = arrival
+                early = max(t, lo)
+                if early <= hi:
+                    waited += early - t
+                    events.append((waited, early, hi))
+                    slot_wait.append(waited)
+                    slots.append((early, d))
+                    arrival = ready = early + d + travel
+                    arrival_seen = waited
+                    if k == 0:
+                        depot_break_end, depot_break_wait = early + d, waited
                     continue
+                bad = -1 if bad is None else bad
+            waited += bs - ready
+            events.append((waited, bs, hi))
+            slot_wait.append(waited)
             slots.append((bs, d))
             ready = bs + d
         if k == n:
-            return _Schedule(arrivals, starts, ready, slots, bad)
-        start = _first_start(windows[node], ready)
-        if start is None:
+            end = ready
+            break
+        found = _first_start(windows[node], ready)
+        if found is None:
             bad = k if bad is None else bad
-            start = ready
+            start, hi = ready, ready
+        else:
+            start, hi = found
+        waited += start - ready
+        events.append((waited, start, hi))
+        start_wait.append(waited)
         arrivals.append(arrival)
+        arrival_wait.append(arrival_seen)
         starts.append(start)
         t = start + service[node]
         prev = node
-    raise AssertionError("unreachable")
-
-
-def _depart(c: Compiled, v: CVehicle, nodes: Sequence[int], sched: _Schedule) -> int:
-    """Leave the depot as late as the first stop (or a break at it) allows."""
     if not nodes:
-        return v.early
-    first = sched.starts[0]
-    _, dur, _, _ = c.lists
-    # A break taken on arrival at the first stop happens before its service.
-    for bs, _ in sched.slots:
-        if bs <= first:
-            first = min(first, bs)
-    return max(v.early, first - dur[v.start][nodes[0]])
+        return _Schedule([], [], v.early, slots, bad, v.early)
+    shift = waited
+    for w, start, hi in events:
+        shift = min(shift, w + hi - start)
+    shift = max(0, shift)
+
+    def moved(at: int, w: int) -> int:
+        return at + max(0, shift - w)
+
+    if depot_break_end is not None:
+        depart = moved(depot_break_end, depot_break_wait)
+    else:
+        depart = v.early + shift
+    return _Schedule(
+        arrivals=[moved(a, w) for a, w in zip(arrivals, arrival_wait, strict=True)],
+        starts=[moved(s, w) for s, w in zip(starts, start_wait, strict=True)],
+        end=end,
+        slots=[(moved(bs, w), d) for (bs, d), w in zip(slots, slot_wait, strict=True)],
+        bad=bad,
+        depart=depart,
+    )
 
 
 def _place_breaks(
@@ -137,7 +176,7 @@ def _place_breaks(
     """Place ``v``'s breaks greedily; returns schedule, depart, depot breaks, success."""
     placed: list[_Placed] = []
     sched = base
-    depart = _depart(c, v, nodes, sched)
+    depart = sched.depart
     depot_slots: list[tuple[int, int]] = []
     before_free = v.early
     ok = True
@@ -157,8 +196,7 @@ def _place_breaks(
             s = _forward(c, v, nodes, trial)
             if s.bad is not None or s.end > v.late:
                 continue
-            dep = _depart(c, v, nodes, s)
-            if v.max_duration is not None and s.end - dep > v.max_duration:
+            if v.max_duration is not None and s.end - s.depart > v.max_duration:
                 continue
             if best is None or s.end < best[0]:
                 best = (s.end, g, s)
@@ -167,7 +205,7 @@ def _place_breaks(
             continue
         placed = sorted([*placed, (best[1], lo, hi, d)])
         sched = best[2]
-        depart = _depart(c, v, nodes, sched)
+        depart = sched.depart
     # A break set after the return must still start after it once later breaks moved it.
     for bs, _ in depot_slots:
         if depart < bs < sched.end:
@@ -226,7 +264,7 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
     if sched.bad is not None and sched.bad >= 0:
         violation = violation or "time_window"
         bad_stop = sched.bad if bad_stop is None else min(bad_stop, sched.bad)
-    depart = _depart(c, v, nodes, sched)
+    depart = sched.depart
     slots: list[tuple[int, int]] = []
     if nodes and v.breaks and not violation:
         sched, depart, depot_slots, ok = _place_breaks(c, v, nodes, sched)
@@ -242,8 +280,6 @@ def evaluate_route(c: Compiled, v: CVehicle, orders: Sequence[int]) -> RouteEval
             distance += dist[prev][node]
             prev = node
         distance += dist[prev][v.end]
-        # Later service starts are unchanged, so only the first leg moves.
-        arrivals[0] = max(arrivals[0], depart + dur[v.start][nodes[0]])
     else:
         end = depart = v.early
     if end > v.late and not violation:

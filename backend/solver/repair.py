@@ -8,6 +8,7 @@ that breaks its own window or skill first, else the one whose removal leaves
 the cheapest feasible route), until the route is feasible.  The removed orders
 are then put back by cheapest feasible insertion over every route; those that
 fit nowhere are left out, and the plan explains them (:mod:`backend.solver.explain`).
+Orders the engine left out are offered the same way.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def _best_removal(c: Compiled, vi: int, seq: list[int]) -> int:
     return best
 
 
-def insert_cheapest(c: Compiled, routes: list[list[int]], order: int) -> bool:
-    """Insert ``order`` where it adds the least cost and keeps its route feasible."""
+def insert_cheapest(
+    c: Compiled, routes: list[list[int]], order: int, *, max_delta: int | None = None
+) -> bool:
+    """Insert ``order`` where it adds least cost (under ``max_delta``), keeping routes feasible."""
     best: tuple[int, int, list[int]] | None = None
     for vi, seq in enumerate(routes):
         v = c.vehicles[vi]
@@ -71,17 +74,24 @@ def insert_cheapest(c: Compiled, routes: list[list[int]], order: int) -> bool:
             ev = evaluate_route(c, v, cand)
             if ev.feasible and (best is None or ev.cost - before < best[0]):
                 best = (ev.cost - before, vi, cand)
-    if best is None:
+    if best is None or (max_delta is not None and best[0] >= max_delta):
         return False
     routes[best[1]] = best[2]
     return True
 
 
-def repair(c: Compiled, routes: Sequence[Sequence[int]]) -> tuple[list[list[int]], int]:
+def repair(
+    c: Compiled, routes: Sequence[Sequence[int]], orders: Sequence[int] = ()
+) -> tuple[list[list[int]], int]:
     """Feasible routes from ``routes``; returns them and how many stops had to move.
 
-    Paired orders (pickup and delivery) are removed and re-inserted together by
-    dropping the pair: a route that breaks a pair is left to the explanation.
+    Afterwards every order of ``orders`` that no route serves is offered to the
+    routes as well (mandatory ones first, then by penalty; an optional one only
+    where it costs less than its penalty): engines plan with tighter windows
+    and shifts than the real ones (:func:`backend.solver.compile.reserve_breaks`),
+    so an order they left out may fit the real day.  A pickup-and-delivery
+    member removed from a route takes its partner with it, and neither is
+    re-inserted here (the explanation reports them).
     """
     out = [list(r) for r in routes]
     removed: list[int] = []
@@ -99,4 +109,9 @@ def repair(c: Compiled, routes: Sequence[Sequence[int]]) -> tuple[list[list[int]
                     seq.remove(partner)
             continue
         insert_cheapest(c, out, i)
+    served = {i for r in out for i in r}
+    missing = [i for i in orders if i not in served and i not in paired]
+    missing.sort(key=lambda i: (not c.mandatory[i], -c.penalty[i]))
+    for i in missing:
+        insert_cheapest(c, out, i, max_delta=None if c.mandatory[i] else c.penalty[i])
     return out, len(removed)

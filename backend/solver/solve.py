@@ -171,9 +171,11 @@ def _run_pyvrp(
     return res, feasible
 
 
-def _checked(c: Compiled, result: EngineResult) -> tuple[list[list[int]], tuple[int, int, int]]:
+def _checked(
+    c: Compiled, result: EngineResult, orders: list[int]
+) -> tuple[list[list[int]], tuple[int, int, int]]:
     """The result's routes repaired against every constraint, and their objective."""
-    routes, moved = repair(c, result.routes)
+    routes, moved = repair(c, result.routes, orders)
     if moved:
         log.info("repaired an engine result: %d stops moved or left out", moved)
     return routes, objective(c, routes)
@@ -239,7 +241,7 @@ def solve_compiled(
             seed=seed,
             max_iterations=max_iterations,
         )
-    checked = [(name, *_checked(c, res), res) for name, res in candidates]
+    checked = [(name, *_checked(c, res, orders), res) for name, res in candidates]
     # Feasible first, then fewest mandatory orders missed, then cost; ties go to PyVRP.
     used, routes, key, raw = min(checked, key=lambda x: x[2])
     lost = key[1] > objective(c, raw.routes)[1]
@@ -254,7 +256,7 @@ def solve_compiled(
         until = time.monotonic() + max(FALLBACK_MIN_SECONDS, FALLBACK_SHARE * time_limit)
         log.info("%s's plan lost orders in repair; falling back to %s", used, other)
         res = ortools(until) if other == "ortools" else pyvrp(until)
-        alt_routes, alt_key = _checked(c, res)
+        alt_routes, alt_key = _checked(c, res, orders)
         if alt_key < key:
             used, routes, key = other, alt_routes, alt_key
     elapsed = time.monotonic() - started
