@@ -53,7 +53,7 @@ def start_training(n_clicks: int | None) -> Any:
     runtime = current_runtime()
     with db_session() as session:
         version_id, job_id = launch.start_training(
-            session, runtime.settings, started_by=principal.user_id, now=runtime.clock.now()
+            session, runtime.jobs, started_by=principal.user_id, now=runtime.clock.now()
         )
     return {"job_id": job_id, "version_id": version_id}, False, False, "Starting…"
 
@@ -63,7 +63,7 @@ def cancel_training(n_clicks: int | None, job: dict[str, Any] | None) -> Any:
     require_principal(*TRAIN_ROLES)
     if not n_clicks or not job or not isinstance(job.get("job_id"), str):
         return no_update
-    JobControl(current_runtime().store).request_cancel(job["job_id"][:64])
+    current_runtime().jobs.cancel(job["job_id"][:64])
     return "Cancelling…"
 
 

@@ -104,3 +104,20 @@ def test_a_job_process_killed_mid_run_ends_failed_and_is_announced(runtime) -> N
         assert session.get(OptimizationRequest, job_id).status == "failed"
         events = session.query(OptimizationEvent.event_type).filter_by(request_id=job_id).all()
         assert ("failed",) in events
+
+
+def test_every_job_kind_names_an_importable_body_without_tensorflow() -> None:
+    """Kinds are import paths; loading them in the web process pulls in no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from backend.jobs.kinds import JOB_KINDS, load\n"
+        "for kind in JOB_KINDS.values():\n"
+        "    assert callable(load(kind.body)), kind\n"
+        "    assert kind.on_finished is None or callable(load(kind.on_finished)), kind\n"
+        "assert set(JOB_KINDS) >= {'planning', 'training'}\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
