@@ -275,7 +275,6 @@ def create_vehicle(
     session.add(vehicle)
     _flush(session)
     out = VehicleOut.model_validate(vehicle)
-    session.commit()
     return out
 
 
@@ -302,7 +301,6 @@ def update_vehicle(
         setattr(vehicle, key, value)
     _flush(session)
     out = VehicleOut.model_validate(vehicle)
-    session.commit()
     return out
 
 
@@ -326,7 +324,6 @@ def set_vehicle_active(
     vehicle.active = active
     _flush(session)
     out = VehicleOut.model_validate(vehicle)
-    session.commit()
     return out
 
 
@@ -341,7 +338,6 @@ def create_depot(
     session.add(depot)
     _flush(session)
     out = DepotOut.model_validate(depot)
-    session.commit()
     return out
 
 
@@ -357,7 +353,6 @@ def update_depot(
         setattr(depot, key, value)
     _flush(session)
     out = DepotOut.model_validate(depot)
-    session.commit()
     return out
 
 
@@ -377,5 +372,4 @@ def set_depot_active(
     depot.active = active
     _flush(session)
     out = DepotOut.model_validate(depot)
-    session.commit()
     return out

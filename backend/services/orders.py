@@ -309,7 +309,8 @@ def _check_reference(session: Session, reference: str, order_id: int | None = No
         raise ConflictError(f"reference {reference!r} already exists", field="reference")
 
 
-def _commit(session: Session, order: Order) -> OrderOut:
+def _flushed(session: Session, order: Order) -> OrderOut:
+    # Services never commit: the caller's session context does, then publishes.
     try:
         session.flush()
     except IntegrityError as exc:
@@ -317,7 +318,6 @@ def _commit(session: Session, order: Order) -> OrderOut:
         session.rollback()
         raise ConflictError("reference already exists", field="reference") from exc
     out = OrderOut.model_validate(order)
-    session.commit()
     return out
 
 
@@ -351,7 +351,7 @@ def create_order(
         notes=data.notes,
     )
     session.add(order)
-    return _commit(session, order)
+    return _flushed(session, order)
 
 
 def update_order(
@@ -392,7 +392,7 @@ def update_order(
         changes["window_end"] = max(w.end for w in data.time_windows)
     for key, value in changes.items():
         setattr(order, key, value)
-    return _commit(session, order)
+    return _flushed(session, order)
 
 
 def change_order_status(
@@ -436,7 +436,6 @@ def change_order_status(
         )
     session.refresh(order)
     out = OrderOut.model_validate(order)
-    session.commit()
     return out
 
 
