@@ -57,12 +57,21 @@ class Settings(BaseSettings):
     # Other origins whose pages may open /ws with the login cookie (comma-separated
     # scheme://host[:port]); the app's own host is always allowed.
     ws_allowed_origins: str = Field(default="", alias="WS_ALLOWED_ORIGINS")
+    # Dispatch: a vehicle silent this long (minutes) is greyed "last seen N min ago" (Traccar: 10).
+    vehicle_silent_after_min: float = Field(
+        default=10.0, gt=0, le=24 * 60, alias="VEHICLE_SILENT_AFTER_MIN"
+    )
+    # Dispatch: an OSRM server (http://host:5000) whose `route` service draws routes on roads;
+    # unset, routes are drawn as straight lines between their stops.
+    osrm_url: str | None = Field(default=None, alias="OSRM_URL")
     # None: Secure in production (HTTPS there), plain elsewhere so http://127.0.0.1 logins work.
     session_cookie_secure: bool | None = Field(default=None, alias="SESSION_COOKIE_SECURE")
     # Every request body (Dash callbacks, login, API); 1 MiB is far above any real callback.
     max_request_bytes: int = Field(
         default=1024 * 1024, ge=1024, le=256 * 1024 * 1024, alias="MAX_REQUEST_BYTES"
     )
+    # Trained model artifacts are also uploaded to this S3 bucket when set (needs boto3).
+    ml_s3_bucket: str | None = Field(default=None, alias="ML_S3_BUCKET")
     # Analytics targets (the original design's); each KPI card and chart shows its target.
     target_cost_per_mile: float = Field(default=1.20, gt=0, alias="TARGET_COST_PER_MILE")
     target_on_time_rate: float = Field(default=0.98, gt=0, le=1, alias="TARGET_ON_TIME_RATE")
@@ -100,6 +109,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @field_validator("osrm_url")
+    @classmethod
+    def _osrm_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else None
 
     @field_validator("ws_allowed_origins")
     @classmethod

@@ -1,34 +1,51 @@
-"""Dispatch page callbacks: the day, the map layers, KPIs and the vehicle list."""
+"""Dispatch page callbacks: the day's layers, panel, KPIs, alerts, pool and timeline.
+
+Server callbacks load a day (one backend call each); everything live — positions, silence,
+stop and route events, filters, focus, acknowledgments — is applied in the browser by
+assets/js/dispatch.js without a round trip.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dash
-from dash import ClientsideFunction, Input, Output
+from dash import ClientsideFunction, Input, Output, State
 
 from backend.db.queries.dispatch import (
+    get_dispatch_day,
     get_local_today,
+    get_timeline_day,
+    list_alert_links,
     list_depot_markers,
-    list_order_markers,
-    list_route_lines,
-    list_vehicle_markers,
 )
 from backend.runtime import current_runtime
+from backend.services.notifications import list_notifications
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
 from components.dispatch import (
+    create_alerts_feed,
     create_dispatch_kpis,
-    create_vehicle_list,
+    create_unassigned_pool,
     depots_geojson,
-    map_viewport,
-    orders_geojson,
-    orders_viewport,
+    map_hideout,
+    points_viewport,
     routes_geojson,
+    stops_geojson,
+    unassigned_geojson,
+    vehicle_list_rows,
     vehicles_geojson,
 )
+from components.timeline import ROWS_PER_PAGE, create_timeline_figure
 
 ROLES = ("dispatcher", "manager", "admin")
+# Alerts listed on the page (newest first).
+ALERTS_SHOWN = 50
+
+
+def _silent_after() -> timedelta:
+    return timedelta(minutes=current_runtime().settings.vehicle_silent_after_min)
 
 
 def set_today(_: Any) -> str:
@@ -40,113 +57,158 @@ def set_today(_: Any) -> str:
         ).isoformat()
 
 
-def load_depots(value: str | None) -> tuple[dict[str, Any], Any]:
-    """The depots layer and a viewport centred on them."""
+def load_depots(_value: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The depots layer and the depot filter's options."""
     principal = require_principal(*ROLES)
     with db_session() as session:
         depots = list_depot_markers(session, depot_ids=principal.depot_ids)
-    return depots_geojson(depots), map_viewport(depots) or dash.no_update
+    options = [{"label": d.name, "value": str(d.id)} for d in depots]
+    return depots_geojson(depots), options
 
 
-def load_orders(value: str | None, _refresh: int | None = None) -> tuple[dict[str, Any], Any, Any]:
-    """The orders layer, the KPIs of the day and, for a new day, a viewport fitting the orders."""
+def load_day(value: str | None, _refresh: int | None = None) -> tuple[Any, ...]:
+    """The day's map layers, vehicle panel, KPI strip and unassigned pool (one backend call)."""
     day = parse_date(value)
     if day is None:
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
+    silent_after = _silent_after()
     with db_session() as session:
-        orders = list_order_markers(session, depot_ids=principal.depot_ids, service_date=day)
-    # A reload after a realtime change keeps the map where the dispatcher left it.
-    new_day = triggered_id() in (None, ids.DISPATCH_DATE)
-    viewport = (orders_viewport(orders) if new_day else None) or dash.no_update
-    return orders_geojson(orders), create_dispatch_kpis(orders, day), viewport
-
-
-def load_routes(value: str | None, _refresh: int | None = None) -> dict[str, Any]:
-    """The routes layer of the day."""
-    day = parse_date(value)
-    if day is None:
-        raise dash.exceptions.PreventUpdate
-    principal = require_principal(*ROLES)
-    with db_session() as session:
-        routes = list_route_lines(session, depot_ids=principal.depot_ids, service_date=day)
-    return routes_geojson(routes)
-
-
-def load_vehicles(value: str | None, _refresh: int | None = None) -> tuple[dict[str, Any], Any]:
-    """Initial vehicle positions (from vehicle_state) and the side list."""
-    day = parse_date(value)
-    if day is None:
-        raise dash.exceptions.PreventUpdate
-    principal = require_principal(*ROLES)
-    with db_session() as session:
-        vehicles = list_vehicle_markers(
+        data = get_dispatch_day(
             session,
             depot_ids=principal.depot_ids,
             service_date=day,
             now=current_runtime().clock.now(),
+            silent_after=silent_after,
         )
-    return vehicles_geojson(vehicles), create_vehicle_list(vehicles)
+    # A reload after a realtime change keeps the map where the dispatcher left it.
+    new_day = triggered_id() in (None, ids.DISPATCH_DATE)
+    # A new day fits its stops (or, before any route, its vehicles).
+    points = [(s.lat, s.lon) for s in data.stops] or [(v.lat, v.lon) for v in data.vehicles]
+    viewport = (points_viewport(points) if new_day else None) or dash.no_update
+    return (
+        stops_geojson(data.stops),
+        vehicles_geojson(data.vehicles),
+        map_hideout(silent_after.total_seconds()),
+        routes_geojson(data.routes),
+        unassigned_geojson(data.unassigned),
+        vehicle_list_rows(data.vehicles),
+        create_dispatch_kpis(data.kpis, len(data.unassigned), day),
+        create_unassigned_pool(data.unassigned),
+        viewport,
+    )
+
+
+def load_alerts(_value: Any, _refresh: int | None = None) -> Any:
+    """The alerts feed: the user's notifications newest first, linked to vehicle and stop."""
+    principal = require_principal(*ROLES)
+    with db_session() as session:
+        notes = list_notifications(session, principal=principal, limit=ALERTS_SHOWN)
+        links = list_alert_links(
+            session,
+            route_event_ids=[n.route_event_id for n in notes if n.route_event_id],
+            depot_ids=principal.depot_ids,
+        )
+        depots = list_depot_markers(session, depot_ids=principal.depot_ids)
+    return create_alerts_feed(notes, links, depots[0].timezone if depots else "UTC")
+
+
+def load_timeline(_rows: Any, page: int | str | None, value: str | None) -> tuple[Any, Any]:
+    """One page of the route timeline (ROWS_PER_PAGE vehicles) and the pages to choose from."""
+    day = parse_date(value)
+    if day is None:
+        raise dash.exceptions.PreventUpdate
+    principal = require_principal(*ROLES)
+    try:
+        index = max(0, int(page or 0))
+    except (TypeError, ValueError):
+        index = 0
+    with db_session() as session:
+        data = get_timeline_day(
+            session,
+            depot_ids=principal.depot_ids,
+            service_date=day,
+            offset=index * ROWS_PER_PAGE,
+            limit=ROWS_PER_PAGE,
+        )
+        depots = list_depot_markers(session, depot_ids=principal.depot_ids)
+    pages = max(1, -(-data.total // ROWS_PER_PAGE))
+    options = [
+        {
+            "label": f"Vehicles {i * ROWS_PER_PAGE + 1}–{min(data.total, (i + 1) * ROWS_PER_PAGE)}"
+            f" of {data.total}",
+            "value": str(i),
+        }
+        for i in range(pages)
+    ]
+    figure = create_timeline_figure(
+        data.stops,
+        data.unassigned,
+        now=current_runtime().clock.now(),
+        timezone=depots[0].timezone if depots else "UTC",
+        rows=data.rows,
+    )
+    return figure, options
 
 
 def register(app: dash.Dash) -> None:
     """Register the Dispatch callbacks on `app`."""
-    app.callback(
-        Output(ids.DISPATCH_DATE, "date"),
-        Input(ids.DISPATCH_DATE, "id"),
-    )(set_today)
+    app.callback(Output(ids.DISPATCH_DATE, "date"), Input(ids.DISPATCH_DATE, "id"))(set_today)
     app.callback(
         Output(ids.DISPATCH_DEPOTS_LAYER, "data"),
-        Output(ids.DISPATCH_MAP, "viewport"),
+        Output(ids.DISPATCH_DEPOT_FILTER, "options"),
         Input(ids.DISPATCH_DATE, "id"),
     )(load_depots)
     app.callback(
-        Output(ids.DISPATCH_ORDERS_LAYER, "data"),
-        Output(ids.DISPATCH_KPIS, "children"),
-        Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
-        Input(ids.DISPATCH_DATE, "date"),
-        Input(ids.DISPATCH_REFRESH, "data"),
-        prevent_initial_call=True,
-    )(load_orders)
-    app.callback(
-        Output(ids.DISPATCH_ROUTES_LAYER, "data"),
-        Input(ids.DISPATCH_DATE, "date"),
-        Input(ids.DISPATCH_REFRESH, "data"),
-    )(load_routes)
-    app.callback(
-        Output(ids.DISPATCH_VEHICLES_BASE, "data"),
-        Output(ids.DISPATCH_VEHICLE_LIST, "children"),
-        Input(ids.DISPATCH_DATE, "date"),
-        Input(ids.DISPATCH_REFRESH, "data"),
-    )(load_vehicles)
-    # Status filter: restyle the orders layer through its hideout, no server round trip.
-    app.clientside_callback(
-        ClientsideFunction(namespace="fleetDispatch", function_name="statusHideout"),
-        Output(ids.DISPATCH_ORDERS_LAYER, "hideout"),
-        Input(ids.DISPATCH_STATUS_FILTER, "value"),
-        dash.State(ids.DISPATCH_ORDERS_LAYER, "hideout"),
-    )
-    # A click on a vehicle's name flies the map to where the vehicles layer shows it.
-    app.clientside_callback(
-        ClientsideFunction(namespace="fleetDispatch", function_name="focusVehicle"),
-        Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
-        Input({"type": ids.DISPATCH_VEHICLE_FOCUS, "index": dash.ALL}, "n_clicks"),
-        dash.State(ids.DISPATCH_VEHICLES_LAYER, "data"),
-        prevent_initial_call=True,
-    )
-    # Route and order changes announced over the socket reload the layers (throttled in JS).
-    app.clientside_callback(
-        ClientsideFunction(namespace="fleetDispatch", function_name="reloadOnChanges"),
-        Output(ids.DISPATCH_REFRESH, "data"),
-        Input(ids.DISPATCH_LIVE_TICK, "n_intervals"),
-        prevent_initial_call=True,
-    )
-    # Live positions from window.fleetRealtime applied in the browser every tick.
-    app.clientside_callback(
-        ClientsideFunction(namespace="fleetDispatch", function_name="applyPositions"),
+        Output(ids.DISPATCH_STOPS_LAYER, "data"),
         Output(ids.DISPATCH_VEHICLES_LAYER, "data"),
-        Input(ids.DISPATCH_LIVE_TICK, "n_intervals"),
-        Input(ids.DISPATCH_VEHICLES_BASE, "data"),
-        # The activity thresholds of backend.db.queries.fleet_state, for live fixes.
-        dash.State(ids.DISPATCH_VEHICLES_LAYER, "hideout"),
+        Output(ids.DISPATCH_VEHICLES_LAYER, "hideout"),
+        Output(ids.DISPATCH_ROUTES_LAYER, "data"),
+        Output(ids.DISPATCH_ORDERS_LAYER, "data"),
+        Output(ids.DISPATCH_VEHICLE_ROWS, "data"),
+        Output(ids.DISPATCH_KPIS, "children"),
+        Output(ids.DISPATCH_UNASSIGNED, "children"),
+        Output(ids.DISPATCH_MAP, "viewport"),
+        Input(ids.DISPATCH_DATE, "date"),
+        Input(ids.DISPATCH_REFRESH, "data"),
+        prevent_initial_call=True,
+    )(load_day)
+    app.callback(
+        Output(ids.DISPATCH_ALERTS, "children"),
+        Input(ids.DISPATCH_DATE, "id"),
+        Input(ids.DISPATCH_REFRESH, "data"),
+    )(load_alerts)
+    app.callback(
+        Output(ids.DISPATCH_TIMELINE, "figure"),
+        Output(ids.DISPATCH_TIMELINE_PAGE, "options"),
+        # After the day's map and list (the rows store): the map is interactive first.
+        Input(ids.DISPATCH_VEHICLE_ROWS, "data"),
+        Input(ids.DISPATCH_TIMELINE_PAGE, "value"),
+        State(ids.DISPATCH_DATE, "date"),
+        prevent_initial_call=True,
+    )(load_timeline)
+    # The vehicle list is drawn in the browser from its rows; filters and search hide rows
+    # there (no refetch). A click on a name flies the map to it (assets/js/dispatch.js).
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDispatch", function_name="renderVehicles"),
+        Output(ids.DISPATCH_FILTER_APPLIED, "data"),
+        Input(ids.DISPATCH_VEHICLE_ROWS, "data"),
+        Input(ids.DISPATCH_SEARCH, "value"),
+        Input(ids.DISPATCH_DEPOT_FILTER, "value"),
+        Input(ids.DISPATCH_VEHICLE_STATUS_FILTER, "value"),
+    )
+    # The browser keeps the loaded vehicles to fold live positions into the clusters' index.
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDispatch", function_name="keepVehicles"),
+        Output(ids.DISPATCH_LIVE, "data"),
+        Input(ids.DISPATCH_VEHICLES_LAYER, "data"),
+    )
+    # A click on a timeline block selects its stop on the map.
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDispatch", function_name="selectFromTimeline"),
+        Output(ids.DISPATCH_MAP, "viewport", allow_duplicate=True),
+        Output(ids.DISPATCH_STOPS_LAYER, "hideout"),
+        Input(ids.DISPATCH_TIMELINE, "clickData"),
+        State(ids.DISPATCH_STOPS_LAYER, "hideout"),
+        prevent_initial_call=True,
     )

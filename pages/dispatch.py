@@ -1,10 +1,10 @@
-"""Dispatch: the live map of depots, vehicles and today's orders, with the day's KPIs."""
+"""Dispatch: the dispatcher's live day — map, vehicle panel, alerts, unassigned pool, timeline."""
 
 import dash
 from dash import dcc, html
 
 from components import ids
-from components.dispatch import create_dispatch_map, create_status_filter
+from components.dispatch import create_dispatch_map, create_map_legend, create_panel_filters
 from components.optimize import create_optimize_panel
 from components.ui import create_card, create_field, create_loading, create_page_header
 
@@ -17,12 +17,9 @@ dash.register_page(
     roles=["dispatcher", "manager", "admin"],
 )
 
-# How often the browser applies the latest live positions to the vehicles layer.
-LIVE_TICK_MS = 1000
-
 
 def layout(**_kwargs: object) -> html.Div:
-    """The dispatch page: KPIs on top, the map and the vehicle list side by side."""
+    """The dispatch page: KPIs, the map beside the vehicle panel, alerts and pool, the timeline."""
     date_picker = dcc.DatePickerSingle(
         id=ids.DISPATCH_DATE, display_format="MMM D, YYYY", clearable=False
     )
@@ -31,27 +28,65 @@ def layout(**_kwargs: object) -> html.Div:
         children=[
             create_page_header(
                 "Dispatch",
-                "Depots, vehicles and the day's orders. Vehicles move as live positions arrive.",
+                "Today's routes live: vehicles move as their positions arrive.",
                 [create_field("Service date", date_picker, ids.DISPATCH_DATE)],
             ),
-            create_loading(html.Div(id=ids.DISPATCH_KPIS, className="kpi-slot")),
-            create_optimize_panel(),
+            html.Div(id=ids.DISPATCH_KPIS, className="kpi-slot"),
             html.Div(
                 className="dispatch-grid",
                 children=[
+                    create_card([create_dispatch_map(), create_map_legend()], className="map-card"),
                     create_card(
-                        [create_dispatch_map(), create_status_filter()],
-                        className="map-card",
-                    ),
-                    create_card(
-                        create_loading(html.Div(id=ids.DISPATCH_VEHICLE_LIST)),
+                        [
+                            create_panel_filters(),
+                            html.Div(id=ids.DISPATCH_VEHICLE_LIST, className="vehicle-scroll"),
+                        ],
                         title="Vehicles",
                         className="side-card",
                     ),
                 ],
             ),
-            dcc.Store(id=ids.DISPATCH_VEHICLES_BASE),
+            create_optimize_panel(),
+            html.Div(
+                className="dispatch-lower",
+                children=[
+                    create_card(
+                        html.Div(id=ids.DISPATCH_ALERTS, className="alerts-scroll"),
+                        title="Alerts",
+                        className="alerts-card",
+                    ),
+                    create_card(
+                        html.Div(id=ids.DISPATCH_UNASSIGNED, className="pool-scroll"),
+                        title="Unassigned orders",
+                        className="pool-card",
+                    ),
+                ],
+            ),
+            create_card(
+                [
+                    dcc.Dropdown(
+                        id=ids.DISPATCH_TIMELINE_PAGE,
+                        options=[{"label": "Vehicles", "value": "0"}],
+                        value="0",
+                        clearable=False,
+                        searchable=False,
+                        className="timeline-page",
+                    ),
+                    create_loading(
+                        dcc.Graph(
+                            id=ids.DISPATCH_TIMELINE,
+                            config={"displayModeBar": False, "responsive": True},
+                            className="timeline-graph",
+                        )
+                    ),
+                ],
+                title="Route timeline",
+                className="timeline-card",
+            ),
             dcc.Store(id=ids.DISPATCH_REFRESH),
-            dcc.Interval(id=ids.DISPATCH_LIVE_TICK, interval=LIVE_TICK_MS),
+            dcc.Store(id=ids.DISPATCH_FILTER_APPLIED),
+            dcc.Store(id=ids.DISPATCH_SELECTION),
+            dcc.Store(id=ids.DISPATCH_LIVE),
+            dcc.Store(id=ids.DISPATCH_VEHICLE_ROWS),
         ],
     )

@@ -1,114 +1,100 @@
 // Loads assets/js/dispatch.js in a bare context with fake window, L and dash_clientside,
-// then checks the clientside functions. Prints "ok" or throws.
+// then checks the style functions, live updates and cards. Prints "ok" or throws.
 "use strict";
 const fs = require("fs");
 const vm = require("vm");
 const assert = require("assert");
 
-// Objects made inside the vm context have its own prototypes: compare them as JSON.
 const same = (actual, expected) => assert.strictEqual(JSON.stringify(actual), JSON.stringify(expected));
-
 const source = fs.readFileSync(process.argv[2], "utf8");
-// The activity rules as Python's backend.db.queries.fleet_state.activity_rules() gives them.
-const rules = JSON.parse(process.argv[3]);
+// The hideout as Python's components.dispatch.map_hideout() gives it.
+const hideout = JSON.parse(process.argv[3]);
+
+function fakeMarker(latlng, options) {
+  const element = { className: (options.icon && options.icon.className) || "", style: {},
+    querySelector: () => null, setAttribute: () => {} };
+  return {
+    latlng, options, _map: {}, tooltip: null, popup: null,
+    setLatLng(ll) { this.latlng = ll; }, getLatLng() { return { lat: this.latlng[0], lng: this.latlng[1] }; },
+    getElement() { return element; }, bindTooltip(fn) { this.tooltip = fn; }, bindPopup(fn) { this.popup = fn; },
+    setStyle(style) { Object.assign(this.options, style); },
+  };
+}
 const L = {
-  circleMarker: (latlng, options) => ({ kind: "circle", latlng, options }),
-  marker: (latlng, options) => ({ kind: "marker", latlng, options }),
+  circleMarker: (latlng, options) => fakeMarker(latlng, options),
+  marker: (latlng, options) => fakeMarker(latlng, options),
   divIcon: (options) => options,
+  latLng: (lat, lon) => [lat, lon],
 };
 const listeners = {};
 const window = {
-  dash_clientside: { no_update: "NO_UPDATE", callback_context: { triggered: [] } },
+  dash_clientside: { no_update: "NO_UPDATE", callback_context: { triggered: [] }, set_props: () => {} },
   addEventListener: (type, fn) => (listeners[type] = listeners[type] || []).push(fn),
 };
 const emit = (type, detail) => (listeners[type] || []).forEach((fn) => fn({ detail }));
-let now = 1_000_000;
+const document = { addEventListener: () => {}, querySelectorAll: () => [], querySelector: () => null, getElementById: () => null };
+let now = Date.parse("2026-11-27T15:00:00.000Z");
 const FakeDate = { now: () => now, parse: (text) => Date.parse(text) };
-vm.runInNewContext(source, { window, L, JSON, Object, Math, String, Date: FakeDate });
+vm.runInNewContext(source, { window, L, JSON, Object, Math, String, Number, Date: FakeDate, document, setInterval: () => 0, setTimeout: () => 0, isNaN });
 const map = window.fleetMap;
 const fns = window.dash_clientside.fleetDispatch;
-const hideout = {
-  colors: { new: "#111111", delivered: "#222222", moving: "#333333" },
-  statuses: ["new"],
-  activity: rules,
-};
+const ctx = { hideout };
 
-// Orders: coloured by status from the hideout, filtered by the chosen statuses.
-const dot = map.orderPoint({ properties: { status: "delivered" } }, [1, 2], { hideout });
-assert.strictEqual(dot.options.fillColor, "#222222");
-assert.ok(dot.options.className.includes("order-delivered"));
-assert.strictEqual(map.orderFilter({ properties: { status: "new" } }, { hideout }), true);
-assert.strictEqual(map.orderFilter({ properties: { status: "delivered" } }, { hideout }), false);
-same(fns.statusHideout(["failed"], hideout).statuses, ["failed"]);
-assert.strictEqual(fns.statusHideout(["failed"], hideout).colors, hideout.colors);
+// Stops: the palette's colour for their state, a ring when at risk, cards escaped.
+const evil = '<img src=x onerror="alert(1)">';
+const stop = map.stopPoint({ properties: { stop_id: 5, state: "failed", ref: "R-5", customer: evil, at_risk: true } }, [41.9, -87.6], ctx);
+assert.strictEqual(stop.options.fillColor, hideout.palette.stops.failed);
+assert.ok(stop.options.className.includes("stop-failed"));
+assert.ok(!stop.options.className.includes("stop-at-risk")); // served: no longer at risk
+const risky = map.stopPoint({ properties: { stop_id: 6, state: "next", ref: "R-6", at_risk: true } }, [41.9, -87.6], ctx);
+assert.strictEqual(risky.options.color, hideout.palette.atRisk);
+assert.ok(risky.options.className.includes("stop-at-risk"));
+const card = stop.popup();
+assert.ok(!card.includes("<img") && card.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"));
+assert.ok(!stop.tooltip().includes("<img"));
 
-// Vehicle names are escaped in their labels; parked vehicles are filtered out.
-const icon = map.vehiclePoint({ properties: { name: "<b>x</b>", activity: "moving" } }, [1, 2], { hideout });
-assert.ok(icon.options.icon.html.includes("&lt;b&gt;x&lt;/b&gt;"));
-assert.ok(icon.options.icon.html.includes("#333333"));
-assert.ok(icon.options.icon.className.includes("vehicle-moving"));
-// Route lines: faded when finished, dashed while tentative (flags set in Python).
-assert.strictEqual(map.routeStyle({ properties: { finished: true } }).color, "#94a3b8");
-assert.strictEqual(map.routeStyle({ properties: { tentative: true } }).dashArray, "6 6");
-assert.strictEqual(map.routeStyle({ properties: {} }).dashArray, null);
-assert.strictEqual(map.vehicleFilter({ properties: { parked: true } }), false);
+// Vehicles: route colour, status class, escaped name; silent ones grey with "last seen".
+const props = { vehicle_id: 7, name: "<b>x</b>", status: "on_route", activity: "moving", route: 1,
+  has_route: true, stops_left: 3, next: [41.95, -87.7], recorded_at: "2026-11-27T14:59:30.000Z",
+  heading: 90, depot: [41.8, -87.6], driver: evil };
+const van = map.vehiclePoint({ properties: props }, [41.9, -87.6], ctx);
+assert.ok(van.options.icon.html.includes("&lt;b&gt;x&lt;/b&gt;"));
+assert.ok(van.options.icon.html.includes(hideout.palette.routes[1]));
+assert.ok(van.options.icon.className.includes("vehicle-status-on_route"));
+assert.ok(!van.options.icon.className.includes("vehicle-silent"));
+assert.ok(!van.popup().includes("<img") && !van.tooltip().includes("<img"));
+now += (hideout.rules.silentAfterS + 120) * 1000;
+const quiet = map.vehiclePoint({ properties: props }, [41.9, -87.6], ctx);
+assert.ok(quiet.options.icon.className.includes("vehicle-silent"));
+assert.ok(quiet.options.icon.className.includes("vehicle-status-offline"));
+assert.ok(quiet.options.icon.html.includes("last seen 12 min ago"));
 
-// Live positions: none known -> the base as is; then moved vehicles, parked ones stay parked.
-const base = {
-  type: "FeatureCollection",
-  features: [
-    { type: "Feature", geometry: { type: "Point", coordinates: [-87.6, 41.9] },
-      properties: { vehicle_id: 1, activity: "parked", recorded_at: "2026-11-27T06:00:00.000Z", parked: true, depot: [41.9, -87.6] } },
-    { type: "Feature", geometry: { type: "Point", coordinates: [-87.6, 41.9] },
-      properties: { vehicle_id: 2, activity: "parked", recorded_at: null, parked: true, depot: [41.9, -87.6] } },
-    { type: "Feature", geometry: { type: "Point", coordinates: [-87.6, 41.9] },
-      properties: { vehicle_id: 3, activity: "offline", recorded_at: "2026-11-27T08:00:00.000Z", parked: false, depot: [41.9, -87.6] } },
-    { type: "Feature", geometry: { type: "Point", coordinates: [-87.6, 41.9] },
-      properties: { vehicle_id: 4, activity: "parked", recorded_at: "2026-11-27T06:00:00.000Z", parked: true, depot: [41.9, -87.6] } },
-  ],
-};
-window.dash_clientside.callback_context = { triggered: [{ prop_id: "dispatch-vehicles-base.data", value: base }] };
-same(fns.applyPositions(0, base, hideout).features, base.features);
-window.dash_clientside.callback_context = { triggered: [{ prop_id: "dispatch-live-tick.n_intervals", value: 2 }] };
-assert.strictEqual(fns.applyPositions(2, base, hideout), "NO_UPDATE");
-window.fleetRealtime = {
-  latest: () => ({
-    1: { lat: 41.95, lon: -87.7, heading: 45, speed: 8, recordedAt: "2026-11-27T09:00:00.000Z" },
-    2: { lat: 41.9002, lon: -87.6002, heading: 0, speed: 0, recordedAt: "2026-11-27T09:00:00.000Z" },
-    // The very fix the server already judged (offline): its verdict stands.
-    3: { lat: 41.95, lon: -87.7, heading: 0, speed: 0, recordedAt: "2026-11-27T08:00:00.000Z" },
-    // Standing still away from the depot: on the road, stopped.
-    4: { lat: 41.95, lon: -87.7, heading: 0, speed: 0.2, recordedAt: "2026-11-27T09:00:00.000Z" },
-  }),
-};
-const moved = fns.applyPositions(3, base, hideout);
-same(moved.features[0].geometry.coordinates, [-87.7, 41.95]);
-assert.strictEqual(moved.features[0].properties.parked, false);
-assert.strictEqual(moved.features[0].properties.activity, "moving");
-assert.strictEqual(moved.features[1].properties.parked, true);
-assert.strictEqual(moved.features[1].properties.activity, "parked");
-assert.strictEqual(moved.features[2].properties.activity, "offline");
-assert.strictEqual(moved.features[3].properties.activity, "stopped");
-assert.strictEqual(moved.features[3].properties.parked, false);
-assert.strictEqual(fns.applyPositions(4, base, hideout), "NO_UPDATE"); // nothing new since
-window.fleetRealtime = { latest: () => { throw new Error("broken"); } };
-assert.strictEqual(fns.applyPositions(5, base, hideout).features[0].geometry.coordinates[0], -87.6);
+// A live batch moves only the vehicle in it, and a later redraw puts it where it is now.
+emit("fleet:positions", { positions: [{ vehicleId: 7, lat: 41.95, lon: -87.7, heading: 180, speed: 0.1, recordedAt: new Date(now).toISOString() }], snapshot: false });
+same(quiet.latlng, [41.95, -87.7]);
+const redrawn = map.vehiclePoint({ properties: props }, [41.9, -87.6], ctx);
+same(redrawn.latlng, [41.95, -87.7]);
+// Standing at its next stop: at a stop (the rule of fleet_state.dispatch_status).
+assert.ok(redrawn.options.icon.className.includes("vehicle-status-at_stop"));
+const stats = map.stats();
+assert.strictEqual(stats.fixes, 1);
+assert.strictEqual(stats.moved, 1);
 
-// Focus: the clicked vehicle's current position, zoomed in; nothing before any click.
-const focusCtx = (value) => ({ triggered: [{ prop_id: '{"index":1,"type":"dispatch-vehicle-focus"}.n_clicks', value }] });
-window.dash_clientside.callback_context = focusCtx(null);
-assert.strictEqual(fns.focusVehicle([null], moved), "NO_UPDATE");
-window.dash_clientside.callback_context = focusCtx(1);
-same(fns.focusVehicle([1], moved), { center: [41.95, -87.7], zoom: 15, transition: "flyTo" });
-// Route changes from the socket reload the layers, at most once per 10 s; positions never do.
-assert.strictEqual(fns.reloadOnChanges(1), "NO_UPDATE");
-emit("fleet:message", { type: "vehicle_location_update" });
-assert.strictEqual(fns.reloadOnChanges(2), "NO_UPDATE");
-emit("fleet:message", { type: "route_event" });
-assert.strictEqual(fns.reloadOnChanges(3), 1);
-emit("fleet:message", { type: "route_optimization_update" });
-now += 5000;
-assert.strictEqual(fns.reloadOnChanges(4), "NO_UPDATE");
-now += 5000;
-assert.strictEqual(fns.reloadOnChanges(5), 2);
+// Routes: the driven part muted, the rest bold in its colour, dashed while tentative.
+assert.strictEqual(map.routeStyle({ properties: { driven: true, route: 2 } }, ctx).color, hideout.palette.driven);
+const bold = map.routeStyle({ properties: { driven: false, route: 2, tentative: true } }, ctx);
+assert.strictEqual(bold.color, hideout.palette.routes[2]);
+assert.strictEqual(bold.dashArray, "8 6");
+
+// A route_update restyles only its stop.
+emit("fleet:message", { type: "route_update", routeId: 1, stops: [{ stopId: 6, status: "done", actualDepartureAt: "x" }] });
+assert.strictEqual(risky.options.fillColor, hideout.palette.stops.delivered);
+assert.strictEqual(stop.options.fillColor, hideout.palette.stops.failed);
+
+// A timeline click selects its stop on the map.
+const picked = fns.selectFromTimeline({ points: [{ customdata: [6, 41.9, -87.6] }] }, hideout);
+same(picked[0], { center: [41.9, -87.6], zoom: 16, transition: "flyTo" });
+assert.strictEqual(picked[1].selected, 6);
+same(fns.selectFromTimeline(null, hideout), ["NO_UPDATE", "NO_UPDATE"]);
+assert.strictEqual(map.escapeHtml("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
 console.log("ok");

@@ -1,6 +1,7 @@
-"""assets/js/dispatch.js under Node: marker styles from the hideout, the status filter, live
-positions merged onto the vehicles layer (parked vehicles stay parked, no update when nothing
-moved, a broken realtime client is survived) and flying to a clicked vehicle."""
+"""assets/js/dispatch.js under Node: stop and vehicle markers styled from the hideout's palette,
+cards and labels escaped, silent vehicles greyed, a live batch moving only its vehicle (the
+status rule of fleet_state applied to live fixes), route_update restyling one stop, and a
+timeline click selecting a stop."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.db.queries.fleet_state import activity_rules
+from components.dispatch import map_hideout
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).with_name("dispatch_js_harness.js")
@@ -24,7 +25,7 @@ def test_dispatch_js_clientside_functions() -> None:
             "node",
             str(HARNESS),
             str(ROOT / "assets" / "js" / "dispatch.js"),
-            json.dumps(activity_rules()),
+            json.dumps(map_hideout()),
         ],
         capture_output=True,
         text=True,
