@@ -8,7 +8,7 @@ import dash
 from dash import Input, Output, State, html
 from sqlalchemy import select
 
-from backend.db.models import OptimizationRequest, OptimizationResponse, Order
+from backend.db.models import PLANS_OPEN, OptimizationRequest, OptimizationResponse, Order
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.tickets import sign_ticket, verify_ticket
@@ -127,7 +127,7 @@ def stop_optimize(_: Any, ticket: Any, runtime: Runtime) -> Any:
         row = session.get(OptimizationRequest, request_id)
         if row is None or not principal.sees_depot(row.depot_id):
             return _message("That optimization was not found.", "error")
-        if row.status not in ("pending", "running"):
+        if row.status not in PLANS_OPEN:
             return _message(f"The optimization is already {row.status}.", "info")
     runtime.jobs.cancel(request_id)
     return _message("Stopping… the best plan so far will be kept.", "info")

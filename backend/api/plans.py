@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.api.errors import ApiError, ErrorResponse, require
 from backend.api.hooks import permission
-from backend.db.models import OptimizationResponse, Route
+from backend.db.models import PLANS_OPEN, OptimizationResponse, Route
 from backend.db.queries.optimization import get_request, latest_response
 from backend.planning import (
     MAX_TIME_LIMIT_S,
@@ -168,7 +168,7 @@ def cancel_plan_view(path: PlanPath):
     """Ask the job to stop; it stores the best plan found so far."""
     require("plan:write")
     request_row = _visible_request(path.job_id)
-    if request_row.status not in ("pending", "running"):
+    if request_row.status not in PLANS_OPEN:
         raise ApiError(409, "not_running", f"the job is already {request_row.status}")
     current_runtime().jobs.cancel(path.job_id)
     return PlanJob(

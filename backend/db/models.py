@@ -70,6 +70,23 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+class PlanStatus(enum.StrEnum):
+    """Where an optimization request (a planning job) stands."""
+
+    PENDING = "pending"  # validated and stored; its job has not started
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"  # stopped early; the best plan so far is stored
+    FAILED = "failed"
+
+
+# A job is still open (may run, may be reaped) until it reaches one of the final states.
+PLANS_OPEN = frozenset({PlanStatus.PENDING, PlanStatus.RUNNING})
+PLANS_FINAL = frozenset({PlanStatus.COMPLETED, PlanStatus.CANCELLED, PlanStatus.FAILED})
+# The requests whose plan can be accepted (a stopped job keeps its best plan).
+PLANS_WITH_A_PLAN = frozenset({PlanStatus.COMPLETED, PlanStatus.CANCELLED})
+
+
 class RouteStatus(enum.StrEnum):
     """A route's lifecycle: proposed -> planned/active -> completed, or superseded.
 
@@ -91,10 +108,6 @@ ROUTES_DRIVEN = frozenset({RouteStatus.ACTIVE, RouteStatus.COMPLETED})
 # The day's accepted routes, finished ones included: the dispatch map and the driver's day.
 # Proposals stay off until accepted (they are shown only when a plan is asked for by id).
 ROUTES_ON_MAP = ROUTES_IN_FORCE | {RouteStatus.COMPLETED}
-
-
-def _enum_values(enum_cls: type[enum.Enum]) -> list[str]:
-    return [member.value for member in enum_cls]
 
 
 user_depot = Table(
@@ -285,7 +298,7 @@ class OptimizationRequest(Base):
     time_windows: Mapped[list[Any]] = mapped_column(default=list)
     vehicle_capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
     special_requirements: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.PENDING.value, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)

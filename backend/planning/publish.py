@@ -10,7 +10,7 @@ from typing import Any
 
 from backend.clock import SYSTEM_CLOCK, Clock
 from backend.db.engine import Database
-from backend.db.models import OptimizationRequest
+from backend.db.models import PLANS_OPEN, OptimizationRequest, PlanStatus
 from backend.db.queries.optimization import latest_response
 from backend.planning.accept import AcceptedPlan
 from backend.planning.store import add_event
@@ -69,10 +69,10 @@ def announce_finished(
         row = session.get(OptimizationRequest, job_id)
         if row is None or row.depot_id is None:
             return
-        if row.status in ("pending", "running"):
+        if row.status in PLANS_OPEN:
             # The job process died before it could record its end (killed, out of memory).
             error = str(result.get("error") or "the planning job stopped without an answer")
-            row.status = "failed"
+            row.status = PlanStatus.FAILED
             add_event(session, job_id, "failed", {"error": error}, at=clock.now())
         response = latest_response(session, request_id=job_id)
         meta = dict(row.meta or {})

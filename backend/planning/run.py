@@ -18,6 +18,7 @@ from backend.clock import Clock
 from backend.db.engine import Database
 from backend.db.models import (
     OptimizationRequest,
+    PlanStatus,
 )
 from backend.db.queries.optimization import upsert_request
 from backend.planning.problem import (
@@ -147,7 +148,7 @@ def _run_claimed(
         validate_request(session, request=request, principal=requester)
         now = clock.now()
         planning = build_problem(session, request=request, now=now)
-        values = request_values(planning, request, "running", requester)
+        values = request_values(planning, request, PlanStatus.RUNNING, requester)
         values["meta"] = {**(row.meta or {}), **values["meta"]}  # keep who asked, and how
         upsert_request(session, request_id=request_id, values=values, now=now)
         add_event(session, request_id, "created", {"orders": len(planning.problem.orders)}, at=now)

@@ -15,10 +15,13 @@ from backend.auth.permissions import Principal
 from backend.cache import request_hash
 from backend.db.engine import Database
 from backend.db.models import (
+    PLANS_OPEN,
+    PLANS_WITH_A_PLAN,
     Depot,
     OptimizationEvent,
     OptimizationRequest,
     OptimizationResponse,
+    PlanStatus,
     Route,
     RouteStatus,
     RouteStop,
@@ -153,7 +156,7 @@ def record_pending(
             "depot_id": request.depot_id,
             "priority": request.priority,
             "constraints": request_fields(request),
-            "status": "pending",
+            "status": PlanStatus.PENDING,
             "meta": {
                 "requested_by": principal.username,
                 "requested_by_id": principal.user_id,
@@ -172,9 +175,9 @@ def claim_request(session: Session, *, request_id: str, now: datetime) -> Optimi
         update(OptimizationRequest)
         .where(
             OptimizationRequest.request_id == request_id,
-            OptimizationRequest.status == "pending",
+            OptimizationRequest.status == PlanStatus.PENDING,
         )
-        .values(status="running", updated_at=now)
+        .values(status=PlanStatus.RUNNING, updated_at=now)
     )
     row = session.get(OptimizationRequest, request_id)
     if row is None:
@@ -198,7 +201,7 @@ def reap_abandoned(session: Session, *, now: datetime) -> list[str]:
             OptimizationRequest.request_id,
             OptimizationRequest.updated_at,
             OptimizationRequest.constraints,
-        ).where(OptimizationRequest.status.in_(("pending", "running")))
+        ).where(OptimizationRequest.status.in_(PLANS_OPEN))
     ).all()
     dead = [
         request_id
@@ -211,9 +214,9 @@ def reap_abandoned(session: Session, *, now: datetime) -> list[str]:
             update(OptimizationRequest)
             .where(
                 OptimizationRequest.request_id.in_(dead),
-                OptimizationRequest.status.in_(("pending", "running")),
+                OptimizationRequest.status.in_(PLANS_OPEN),
             )
-            .values(status="failed", updated_at=now)
+            .values(status=PlanStatus.FAILED, updated_at=now)
         )
         for request_id in dead:
             add_event(
@@ -234,7 +237,7 @@ def fail_request(
         session.execute(
             update(OptimizationRequest)
             .where(OptimizationRequest.request_id == request_id)
-            .values(status="failed", updated_at=now)
+            .values(status=PlanStatus.FAILED, updated_at=now)
         )
         add_event(session, request_id, "failed", {"error": message}, at=now)
     return PlanOutcome(request_id, None, "failed", error=message)
@@ -287,7 +290,7 @@ def store_plan(
                 .where(
                     OptimizationRequest.depot_id == request.depot_id,
                     OptimizationRequest.vehicle_id.is_(None),
-                    OptimizationRequest.status.in_(("completed", "cancelled")),
+                    OptimizationRequest.status.in_(PLANS_WITH_A_PLAN),
                     OptimizationResponse.meta["service_date"].as_string()
                     == request.service_date.isoformat(),
                 )

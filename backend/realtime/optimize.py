@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from backend.db.models import OptimizationRequest
+from backend.db.models import PLANS_FINAL, OptimizationRequest
 from backend.planning import PlanningError, PlanRequest
 from backend.planning.submit import submit_plan
 from backend.realtime.handler import acknowledgment
@@ -23,7 +23,6 @@ from backend.services import ForbiddenError, NotFoundError
 if TYPE_CHECKING:
     from backend.runtime import Runtime
 
-FINAL = ("completed", "cancelled", "failed")
 NOT_FOUND = "not_found"
 
 
@@ -77,7 +76,7 @@ class SocketOptimizer:
             if row is None or not connection.principal.sees_depot(row.depot_id):
                 raise ProtocolError(NOT_FOUND, f"no optimization {job_id}", field="requestId")
             status = row.status
-        if status in FINAL:
+        if status in PLANS_FINAL:
             raise ProtocolError(
                 INVALID_MESSAGE, f"the optimization is already {status}", field="requestId"
             )
