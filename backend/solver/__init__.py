@@ -30,6 +30,33 @@ Units and representation
   default, ``OsrmProvider``, ``EuclideanProvider``) and integer-scaled:
   metres and seconds for road providers, ×1000 for the Euclidean one.
 
+Engines
+-------
+``engine="ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, racing OR-Tools in a child
+process when a core is free; see :mod:`backend.solver.solve`).  Both engines
+express the whole problem model (several depots, shifts, capacities in several
+units, skills, one or several windows per order, priorities and drop
+penalties, fixed, per-km and per-hour costs, maximum duration and distance,
+live starts and fixed prefixes) with one exception: PyVRP 0.14 has no
+precedence between two of its clients on a route, so **pickup-and-delivery
+pairs** are planned by OR-Tools only (``engine="pyvrp"`` refuses them, ``auto``
+sends them to OR-Tools).  How each constraint reaches PyVRP is in
+:mod:`backend.solver.pyvrp_engine`.
+
+Driver breaks are planned the same way for both engines: the engines search
+with the break time reserved from the shift and the late windows
+(:func:`backend.solver.compile.reserve_breaks`), and the shared evaluator
+places each break in the route's best gap (at the depot, in waiting time, or
+on the road on arrival at a stop), so a 30-minute break adds about 30 minutes
+to a route and no kilometres.  Break time is billed like any other route time
+(``cost_per_hour`` covers the route's whole duration).
+
+Every plan is checked before it is returned: infeasible engine routes are
+repaired (:mod:`backend.solver.repair`), ``auto`` falls back to the other
+engine when the repair would lose orders, and the finished plan is checked
+once more against every hard constraint; anything still broken is listed in
+``Plan.violations`` (vehicle, stop, reason), never hidden.
+
 Orders are mandatory unless they carry a ``drop_penalty``; even a mandatory
 order that no vehicle can serve comes back in ``Plan.unassigned`` with a
 :class:`Reason` instead of failing the plan.  Malformed input raises
