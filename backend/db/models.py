@@ -70,6 +70,41 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+# What a driver can report about a route; the significant ones raise notifications (the
+# realtime layer, the REST API and the simulator all use these sets).
+ROUTE_EVENT_TYPES = frozenset(
+    {
+        "departed",
+        "arrived",
+        "delivered",
+        "failed",
+        "break_started",
+        "break_ended",
+        "returned",
+        "accident",
+        "breakdown",
+        "traffic_jam",
+        "road_closure",
+        "weather_alert",
+        "delivery_issue",
+        "customer_unavailable",
+        "emergency",
+    }
+)
+SIGNIFICANT_EVENT_TYPES = frozenset(
+    {
+        "accident",
+        "breakdown",
+        "traffic_jam",
+        "road_closure",
+        "weather_alert",
+        "delivery_issue",
+        "customer_unavailable",
+        "emergency",
+    }
+)
+
+
 class PlanStatus(enum.StrEnum):
     """Where an optimization request (a planning job) stands."""
 

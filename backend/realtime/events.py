@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import (
     ROUTES_IN_FORCE,
+    SIGNIFICANT_EVENT_TYPES,
     Notification,
     Order,
     OrderStatus,
@@ -37,7 +38,6 @@ from backend.realtime.protocol import (
     INVALID_TRANSITION,
     ORDER_EVENT_STATUS,
     PERMISSION_DENIED,
-    SIGNIFICANT_EVENT_TYPES,
     ProtocolError,
     format_timestamp,
 )

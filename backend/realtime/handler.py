@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from backend.db.models import Role
+from backend.db.models import ROUTE_EVENT_TYPES, Role
 from backend.realtime import metrics
 from backend.realtime.events import RouteEventInput, record_route_event
 from backend.realtime.hub import NOTIFICATIONS, POSITIONS, ROUTE_STATUS, Connection
@@ -25,7 +25,6 @@ from backend.realtime.protocol import (
     PAYLOAD_TOO_LARGE,
     PERMISSION_DENIED,
     RATE_LIMITED,
-    ROUTE_EVENT_TYPES,
     SERVER_BUSY,
     UNAVAILABLE,
     UNKNOWN_MESSAGE_TYPE,

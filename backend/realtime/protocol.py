@@ -52,37 +52,6 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
 
-ROUTE_EVENT_TYPES = frozenset(
-    {
-        "departed",
-        "arrived",
-        "delivered",
-        "failed",
-        "break_started",
-        "break_ended",
-        "returned",
-        "accident",
-        "breakdown",
-        "traffic_jam",
-        "road_closure",
-        "weather_alert",
-        "delivery_issue",
-        "customer_unavailable",
-        "emergency",
-    }
-)
-SIGNIFICANT_EVENT_TYPES = frozenset(
-    {
-        "accident",
-        "breakdown",
-        "traffic_jam",
-        "road_closure",
-        "weather_alert",
-        "delivery_issue",
-        "customer_unavailable",
-        "emergency",
-    }
-)
 ORDER_EVENT_STATUS = {"arrived": "arrived", "delivered": "delivered", "failed": "failed"}
 
 # The window around the server's `now` a reported event may fall in: a phone's clock drifts a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.db.models import RouteStatus
+from backend.db.models import SIGNIFICANT_EVENT_TYPES, RouteStatus
 from backend.sim.baseline import PlannedRoute, service_start
 from backend.sim.city import DEPOTS, depot_index, traffic_weekday
 from backend.sim.context import FleetContext, HistoryStats
@@ -14,16 +14,6 @@ from backend.sim.traffic import road_km, travel_minutes_local
 
 LEG_NOISE_SIGMA = 0.12
 SERVICE_SIGMA = 0.35
-SIGNIFICANT = frozenset(
-    {
-        "traffic_jam",
-        "breakdown",
-        "road_closure",
-        "weather_alert",
-        "delivery_issue",
-        "customer_unavailable",
-    }
-)
 
 
 class RouteRun:
@@ -362,7 +352,7 @@ class RouteRun:
     ) -> None:
         event_id = self._event(route_id, order_id, kind, severity, minute, at, data)
         self.stats.incidents[kind] = self.stats.incidents.get(kind, 0) + 1
-        if kind in SIGNIFICANT:
+        if kind in SIGNIFICANT_EVENT_TYPES:
             title = f"{kind.replace('_', ' ').capitalize()}: {self.vehicle.name}"
             body = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in data.items())
             self.rows.notifications.append(
