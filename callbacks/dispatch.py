@@ -19,7 +19,9 @@ from backend.db.queries.dispatch import (
     get_timeline_day,
     list_alert_links,
     list_depot_markers,
+    with_road_geometry,
 )
+from backend.road_geometry import route_geometry_for
 from backend.runtime import current_runtime
 from backend.services.notifications import list_notifications
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
@@ -81,6 +83,10 @@ def load_day(value: str | None, _refresh: int | None = None) -> tuple[Any, ...]:
             now=current_runtime().clock.now(),
             silent_after=silent_after,
         )
+    routes = data.routes
+    roads = route_geometry_for(current_runtime().settings.osrm_url)
+    if roads is not None:
+        routes = with_road_geometry(routes, data.stops, roads)
     # A reload after a realtime change keeps the map where the dispatcher left it.
     new_day = triggered_id() in (None, ids.DISPATCH_DATE)
     # A new day fits its stops (or, before any route, its vehicles).
@@ -90,7 +96,7 @@ def load_day(value: str | None, _refresh: int | None = None) -> tuple[Any, ...]:
         stops_geojson(data.stops),
         vehicles_geojson(data.vehicles),
         map_hideout(silent_after.total_seconds()),
-        routes_geojson(data.routes),
+        routes_geojson(routes),
         unassigned_geojson(data.unassigned),
         vehicle_list_rows(data.vehicles),
         create_dispatch_kpis(data.kpis, len(data.unassigned), day),

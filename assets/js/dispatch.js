@@ -780,4 +780,6 @@
     stats = { batches: 0, fixes: 0, moved: 0, latencies: [] };
   };
   window.fleetMap.escapeHtml = escapeHtml;
+  // Where a vehicle is shown now ([lat, lon]), for tests and the focus action.
+  window.fleetMap.position = vehiclePosition;
 })();

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import itertools
 import math
 from collections.abc import Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import case, func, select
@@ -303,8 +305,18 @@ SIGNIFICANT_EVENTS = frozenset(
 )
 # The latest events kept per vehicle for its card.
 EVENTS_PER_VEHICLE = 6
+# Road lines asked of the routing server at once (OSRM_URL).
+ROAD_REQUESTS_AT_ONCE = 8
 # How many recent plans are read for the solver's reasons of unassigned orders.
 RECENT_PLANS = 50
+
+
+class RouteGeometry(Protocol):
+    """Draws a route's line through its points ((lat, lon) in, (lat, lon) out)."""
+
+    def geometry(self, points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+        """The line to draw through `points`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -1005,3 +1017,23 @@ def list_alert_links(
     if depot_ids is not None:
         stmt = stmt.where(RouteEvent.depot_id.in_(sorted(depot_ids)))
     return {eid: (vid, vname, sid, ref) for eid, vid, vname, sid, ref in session.execute(stmt)}
+
+
+def with_road_geometry(
+    routes: Sequence[RouteRow], stops: Sequence[StopRow], provider: RouteGeometry
+) -> list[RouteRow]:
+    """The routes with their lines on roads (`provider`, e.g. OSRM), driven part recut.
+
+    Requests for lines not cached yet run a few at a time; a failing provider returns the
+    straight line, so this never fails.
+    """
+    done: dict[int, list[tuple[float, float]]] = {}
+    for s in stops:
+        if s.state in DONE_STOP_STATES:
+            done.setdefault(s.route_id, []).append((s.lat, s.lon))
+    with ThreadPoolExecutor(max_workers=ROAD_REQUESTS_AT_ONCE) as pool:
+        lines = list(pool.map(provider.geometry, [r.points for r in routes]))
+    return [
+        dataclasses.replace(r, points=line, driven_points=_driven_points(line, done.get(r.id, [])))
+        for r, line in zip(routes, lines, strict=True)
+    ]
