@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from backend.db.queries.depots import MAX_PAGE_SIZE, get_depot, list_depots
+from backend.db.queries.depots import get_depot, list_depots
 from backend.db.queries.orders import OrderListParams, OrderPage, get_order, list_orders
+from backend.db.queries.paging import MAX_PAGE_SIZE
 from backend.db.queries.vehicles import capacity_units, get_vehicle, list_vehicles
 
 from .api_helpers import SERVICE_DATE

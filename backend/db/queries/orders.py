@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backend.db.models import Order, OrderStatus
-from backend.db.queries.depots import (
+from backend.db.queries.paging import (
     DEFAULT_PAGE_SIZE,
     QueryId,
     SearchText,

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Depot, OptimizationRequest, OptimizationResponse, Route, Vehicle
 from backend.db.queries.dispatch import RouteLine
-
-MAX_PAGE_SIZE = 500
+from backend.db.queries.paging import check_paging, fetch_page
 
 # Sort keys the page may ask for -> columns; anything else is refused.
 PLAN_SORT_COLUMNS: dict[str, Any] = {
@@ -139,19 +138,14 @@ def list_plans(
 
     Two queries: the page, and the count under the same filters.
     """
-    if page < 1:
-        raise ValueError("page: must be 1 or more")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}")
-    conditions = _conditions(depot_ids, depot_id, date_from, date_to)
-    stmt = _joined(
-        select(OptimizationRequest, OptimizationResponse, Depot.name, Vehicle.name)
-    ).where(*conditions)
-    rows = session.execute(
-        stmt.order_by(*parse_plan_sort(sort)).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    total = session.scalar(
-        _joined(select(func.count()).select_from(OptimizationRequest)).where(*conditions)
+    rows, total = fetch_page(
+        session,
+        _joined(select(OptimizationRequest, OptimizationResponse, Depot.name, Vehicle.name)),
+        conditions=_conditions(depot_ids, depot_id, date_from, date_to),
+        order_by=parse_plan_sort(sort),
+        offset=check_paging(page, page_size),
+        limit=page_size,
+        scalars=False,
     )
     items = [
         PlanRow(
