@@ -70,3 +70,8 @@ Longitude = Annotated[float, Strict(), Field(ge=-180, le=180, allow_inf_nan=Fals
 NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Unit = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")]
 Skill = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,32}$")]
+MAX_SKILLS = 20
+Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
+Address = Annotated[
+    str, Strict(), StringConstraints(strip_whitespace=True, max_length=255), STORABLE
+]

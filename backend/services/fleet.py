@@ -32,6 +32,7 @@ from backend.db.queries.depots import DepotOut
 from backend.db.queries.vehicles import VehicleOut
 from backend.services import (
     STORABLE,
+    Address,
     ConflictError,
     Id,
     InvalidInputError,
@@ -39,12 +40,11 @@ from backend.services import (
     Longitude,
     NonNegative,
     NotFoundError,
-    Skill,
+    Skills,
     Unit,
 )
 
 MAX_CAPACITY_UNITS = 10
-MAX_SKILLS = 20
 # Orders on the road keep their vehicle: it cannot be deactivated under them.
 ON_THE_ROAD = (OrderStatus.DISPATCHED.value, OrderStatus.EN_ROUTE.value, OrderStatus.ARRIVED.value)
 
@@ -58,12 +58,8 @@ Plate = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, max_le
 DepotName = Annotated[
     str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=120), STORABLE
 ]
-Address = Annotated[
-    str, Strict(), StringConstraints(strip_whitespace=True, max_length=255), STORABLE
-]
 TimezoneName = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]
 Capacity = Annotated[dict[Unit, NonNegative], Field(min_length=1, max_length=MAX_CAPACITY_UNITS)]
-Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
 PositiveKm = Annotated[float, Strict(), Field(gt=0, le=100_000, allow_inf_nan=False)]
 PositiveMinutes = Annotated[int, Strict(), Field(gt=0, le=7 * 24 * 60)]
 Cost = Annotated[float, Strict(), Field(ge=0, le=1_000_000, allow_inf_nan=False)]

@@ -41,6 +41,7 @@ from backend.db.queries.orders import OrderOut, TimeWindow
 from backend.db.queries.vehicles import capacity_units
 from backend.services import (
     STORABLE,
+    Address,
     ConflictError,
     Id,
     InvalidInputError,
@@ -48,7 +49,7 @@ from backend.services import (
     Longitude,
     NonNegative,
     NotFoundError,
-    Skill,
+    Skills,
     Unit,
 )
 
@@ -59,7 +60,6 @@ EVENT_IMPLIED_STEPS = frozenset({OrderStatus.DISPATCHED, OrderStatus.EN_ROUTE})
 
 MAX_TIME_WINDOWS = 5
 MAX_DEMAND_UNITS = 10
-MAX_SKILLS = 20
 
 # The `<status>_at` column each status stamps ("new" has none: created_at says it).
 STATUS_STAMPS = {
@@ -72,9 +72,6 @@ Reference = Annotated[
 CustomerName = Annotated[
     str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=120), STORABLE
 ]
-Address = Annotated[
-    str, Strict(), StringConstraints(strip_whitespace=True, max_length=255), STORABLE
-]
 Notes = Annotated[str, Strict(), StringConstraints(max_length=2000), STORABLE]
 Reason = Annotated[
     str, Strict(), StringConstraints(strip_whitespace=True, max_length=120), STORABLE
@@ -83,7 +80,6 @@ Priority = Annotated[int, Strict(), Field(ge=1, le=10)]
 ServiceMinutes = Annotated[float, Strict(), Field(ge=0, le=24 * 60, allow_inf_nan=False)]
 Demand = Annotated[dict[Unit, NonNegative], Field(max_length=MAX_DEMAND_UNITS)]
 Windows = Annotated[list[TimeWindow], Field(min_length=1, max_length=MAX_TIME_WINDOWS)]
-Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
 
 
 def _iso_date(value: Any) -> Any:
