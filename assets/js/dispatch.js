@@ -386,10 +386,16 @@
     if (!movedSinceIndex) return;
     var any = null;
     for (var k in registry.vehicles) {
-      if (Object.prototype.hasOwnProperty.call(registry.vehicles, k)) { any = registry.vehicles[k]; break; }
+      if (Object.prototype.hasOwnProperty.call(registry.vehicles, k) && registry.vehicles[k].marker._map) {
+        any = registry.vehicles[k];
+        break;
+      }
     }
     var layerData = window.fleetMap.__vehiclesData;
-    if (!any || !layerData || !layerData.features) return;
+    if (!layerData || !layerData.features) return;
+    // Redrawing the layer would close a card the dispatcher is reading: wait for it to close.
+    var leaflet = any && any.marker._map;
+    if (leaflet && leaflet._popup && leaflet._popup.isOpen()) return;
     movedSinceIndex = false;
     var features = layerData.features.map(function (f) {
       var fix = live[String(f.properties.vehicle_id)];

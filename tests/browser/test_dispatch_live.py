@@ -53,7 +53,7 @@ def fleet(live_app) -> dict[str, Any]:
                 session,
                 depots=2,
                 vehicles=12,
-                stops=96,
+                stops=144,
                 now=now,
                 today=live_app.today,
                 prefix="L",
