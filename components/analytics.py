@@ -1,268 +1,615 @@
-"""The Analytics page's parts: the report as JSON for a store, KPI tiles and plotly figures."""
+"""The Analytics page's parts: the view in the URL, KPI cards, charts with targets, tables, CSV.
+
+The view (dates, depots, grain, units, tab, drill-down) lives in the URL's query string, so a
+view can be bookmarked and shared: `parse_view` reads it (bad values become a message and a
+default, never an error page) and `view_to_search` writes it back.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import dash_table, dcc, html
 
-from backend.db.queries.analytics import KM_PER_MILE, AnalyticsReport, DailyKpis
-from components.ui import (
-    STATUS_COLOURS,
-    create_empty_state,
-    create_kpi_card,
-    create_kpi_row,
-    fmt_number,
-    fmt_percent,
-)
+from backend.analytics.kpis import KM_PER_MILE, KPI_BY_KEY, LATENESS_BINS, Measures, kpi_values
+from backend.analytics.queries import DIMENSIONS, GRAINS, MAX_DAYS, Dimension
+from components import ids
+from components.markup import escape_text
+from components.ui import create_empty_state, create_kpi_card, create_kpi_row
 
 BRAND = "#4f46e5"
 SECOND = "#0ea5e9"
+TARGET = "#dc2626"
 GRID = "#e2e8f0"
 FONT = "Inter, Segoe UI, system-ui, -apple-system, Roboto, Helvetica Neue, Arial, sans-serif"
+TABS = ("overview", "drivers", "vehicles")
+UNITS = ("km", "mi")
+SPARK = "▁▂▃▄▅▆▇█"
+# The dimension each tab breaks down by.
+TAB_DIMENSION: dict[str, Dimension] = {
+    "overview": "depot",
+    "drivers": "driver",
+    "vehicles": "vehicle",
+}
+
+# (chart key, title) in the page's order; callbacks.analytics draws each from the overview.
+CHARTS = (
+    ("on_time", "On-time rate"),
+    ("cost", "Cost per distance"),
+    ("utilization", "Fleet and load utilization"),
+    ("fuel", "Fuel economy"),
+    ("planning", "Route-planning time"),
+    ("plan_vs_actual", "Plan vs actual"),
+    ("lateness", "Lateness of visited stops"),
+    ("reasons", "Failed and cancelled deliveries"),
+)
+# Charts whose x axis is a period: a click there drills down into that period.
+TIME_CHARTS = frozenset({"on_time", "cost", "utilization", "fuel", "planning", "plan_vs_actual"})
 
 
-def _day_record(k: DailyKpis) -> dict[str, Any]:
-    # A day with neither orders nor routes has no figures at all (a gap, not a zero).
-    if not k.orders and not k.routes:
-        return {"day": k.day.isoformat(), "orders": 0, "routes": 0}
+# --- the view in the URL ----------------------------------------------------------------------
+
+
+def default_view() -> dict[str, Any]:
+    """The view with nothing chosen: the callbacks fill in the last 28 days."""
     return {
-        "day": k.day.isoformat(),
-        "orders": k.orders,
-        "delivered": k.delivered,
-        "failed": k.failed,
-        "cancelled": k.cancelled,
-        "visited": k.visited,
-        "routes": k.routes,
-        "vehicles": k.vehicles,
-        "km": round(k.km, 3),
-        "fuel_l": round(k.fuel_l, 3),
-        "co2_kg": round(k.co2_kg, 3),
-        "cost": round(k.cost, 2),
-        "on_time_rate": k.on_time_rate,
-        "failed_rate": k.failed_rate,
-        "cost_per_km": k.cost_per_km,
-        "cost_per_mile": k.cost_per_mile,
-        "utilization": k.utilization,
-        "vehicle_utilization": k.vehicle_utilization,
+        "from": None,
+        "to": None,
+        "depots": [],
+        "grain": "day",
+        "units": "km",
+        "tab": "overview",
+        "drill": None,
     }
 
 
-def report_to_store(report: AnalyticsReport) -> dict[str, Any]:
-    """The report as plain JSON for a dcc.Store (figures are drawn from it without a query)."""
-    return {
-        "date_from": report.date_from.isoformat(),
-        "date_to": report.date_to.isoformat(),
-        "days": [_day_record(k) for k in report.days],
-        "totals": _day_record(report.totals),
-        "failure_reasons": report.failure_reasons,
-    }
+def _iso_day(value: str) -> str | None:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
 
 
-def has_data(store: dict[str, Any] | None) -> bool:
-    """Whether the report holds any order or route."""
-    if not store:
-        return False
-    totals = store.get("totals", {})
-    return bool(totals.get("orders") or totals.get("routes"))
+def parse_drill(value: str | None) -> tuple[str, str] | None:
+    """`day:2026-03-02`, `depot:3`, `vehicle:7` or `driver:12` as (kind, value), else None."""
+    if not value or ":" not in value:
+        return None
+    kind, _, raw = value.partition(":")
+    if kind == "period" and _iso_day(raw):
+        return kind, raw
+    if kind in DIMENSIONS and raw.isdigit() and len(raw) <= 10:
+        return kind, raw
+    return None
 
 
-def create_analytics_kpis(store: dict[str, Any] | None, units: str = "km") -> html.Div:
-    """Tiles over the whole range: on-time, cost per distance, utilization, fuel, CO2, failures."""
-    if not has_data(store):
+def parse_view(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The view from query parameters, and a message per value that was not understood."""
+    view = default_view()
+    problems: list[str] = []
+
+    def one(name: str) -> str | None:
+        value = params.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        return value if isinstance(value, str) and value != "" else None
+
+    for name in ("from", "to"):
+        raw = one(name)
+        if raw is not None:
+            day = _iso_day(raw[:10]) if len(raw) <= 32 else None
+            if day is None:
+                problems.append(f"'{name}' must be a date like 2026-03-02")
+            view[name] = day
+    if view["from"] and view["to"] and view["to"] < view["from"]:
+        view["from"], view["to"] = view["to"], view["from"]
+    if view["from"] and view["to"]:
+        span = (date.fromisoformat(view["to"]) - date.fromisoformat(view["from"])).days + 1
+        if span > MAX_DAYS:
+            problems.append(f"at most {MAX_DAYS} days at a time")
+            view["from"] = None
+    raw_depots = one("depots")
+    if raw_depots is not None:
+        parts = raw_depots.split(",")
+        if len(parts) > 50 or not all(p.isdigit() and len(p) <= 9 for p in parts):
+            problems.append("'depots' must be depot numbers separated by commas")
+        else:
+            view["depots"] = sorted({int(p) for p in parts})
+    for name, allowed in (("grain", GRAINS), ("units", UNITS), ("tab", TABS)):
+        raw = one(name)
+        if raw is not None:
+            if raw in allowed:
+                view[name] = raw
+            else:
+                problems.append(f"'{name}' must be one of {', '.join(allowed)}")
+    raw_drill = one("drill")
+    if raw_drill is not None:
+        if parse_drill(raw_drill) is None:
+            problems.append("'drill' must be like period:2026-03-02 or vehicle:7")
+        else:
+            view["drill"] = raw_drill
+    return view, problems
+
+
+def parse_search(search: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The view from a `?a=b&...` string (what dcc.Location reports)."""
+    params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    return parse_view({k: v for k, v in params.items()})
+
+
+def view_to_search(view: Mapping[str, Any]) -> str:
+    """The query string of a view (defaults left out, so short URLs stay short)."""
+    defaults = default_view()
+    params: dict[str, str] = {}
+    for name in ("from", "to"):
+        if view.get(name):
+            params[name] = str(view[name])
+    if view.get("depots"):
+        params["depots"] = ",".join(str(d) for d in view["depots"])
+    for name in ("grain", "units", "tab"):
+        if view.get(name) and view[name] != defaults[name]:
+            params[name] = str(view[name])
+    if view.get("drill"):
+        params["drill"] = str(view["drill"])
+    return "?" + urlencode(params) if params else ""
+
+
+def create_url_message(problems: Sequence[str]) -> html.Div | None:
+    """The form message for filters of a link that were not understood (None when all were)."""
+    if not problems:
+        return None
+    return html.Div(
+        [html.Strong("Some filters in the link were not understood and were reset: "),
+         "; ".join(problems) + "."],
+        className="form-message form-error", role="alert",
+    )  # fmt: skip
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def fmt_kpi(key: str, value: float | None, units: str = "km") -> str:
+    """A KPI value with its unit (distances in km or miles)."""
+    if value is None:
+        return "–"
+    unit = KPI_BY_KEY[key].unit
+    if key in ("distance_km", "distance_per_stop") and units == "mi":
+        return f"{value / KM_PER_MILE:,.1f} mi"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if unit == "$":
+        return f"${value:,.2f}"
+    if unit == "":
+        return f"{value:,.2f}" if key == "optimization_score" else f"{value:,.0f}"
+    if unit == "/h":
+        return f"{value:,.2f}/h"
+    digits = 2 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
+    return f"{value:,.{digits}f} {unit}"
+
+
+def _change(key: str, now: float | None, before: float | None) -> tuple[str, str]:
+    # The change against the previous period and whether it is an improvement.
+    if now is None or before is None:
+        return "no previous period", ""
+    kpi = KPI_BY_KEY[key]
+    delta = now - before
+    if kpi.unit == "%":
+        text = f"{delta * 100:+.1f} pts"
+    elif before:
+        text = f"{delta / abs(before) * 100:+.1f}%"
+    else:
+        text = f"{delta:+,.2f}"
+    if abs(delta) < 1e-12:
+        return "= vs previous", ""
+    better = (delta > 0) == kpi.higher_is_better
+    return f"{'▲' if delta > 0 else '▼'} {text} vs previous", "up" if better else "down"
+
+
+# Cards in page order; distance KPIs follow the units toggle.
+CARD_KPIS = (
+    "on_time_rate", "cost_per_mile", "cost_per_km", "fleet_utilization", "load_utilization",
+    "distance_km", "driving_hours", "stops_per_hour", "fuel_l", "mpg", "l_per_100km", "co2_t",
+    "planning_minutes", "optimization_score", "failed", "cancelled", "eta_error_min",
+    "km_vs_plan",
+)  # fmt: skip
+
+
+def kpi_cards_data(
+    current: Measures, previous: Measures, targets: Mapping[str, float], units: str
+) -> list[dict[str, Any]]:
+    """Each card's label, value, change against the previous period and target, as JSON."""
+    now, before = kpi_values(current), kpi_values(previous)
+    cards = []
+    for key in CARD_KPIS:
+        if key == ("cost_per_km" if units == "mi" else "cost_per_mile"):
+            continue  # the other unit's cost shows in the cost card's hint
+        kpi = KPI_BY_KEY[key]
+        change, trend = _change(key, now[key], before[key])
+        target = targets.get(key)
+        tone = ""
+        value = now[key]
+        if target is not None and value is not None:
+            good = value >= target if kpi.higher_is_better else value <= target
+            tone = "good" if good else "bad"
+        cards.append(
+            {
+                "key": key,
+                "label": kpi.label,
+                "value": fmt_kpi(key, now[key], units),
+                "change": change,
+                "trend": trend,
+                "target": None if target is None else fmt_kpi(key, target, units),
+                "tone": tone,
+            }
+        )
+    return cards
+
+
+def create_kpi_cards(cards: Sequence[Mapping[str, Any]]) -> html.Div:
+    """The KPI cards: value, change against the previous period, target."""
+    if not cards:
         return create_empty_state(
             "No history in this range",
-            "Pick another date range or depot: there are no orders or driven routes here yet.",
+            "Pick another range or depot, or refresh the figures after a day closes.",
         )
-    t = (store or {})["totals"]
-    per = t["cost_per_mile"] if units == "mi" else t["cost_per_km"]
-    distance = t["km"] / KM_PER_MILE if units == "mi" else t["km"]
-    other = (f"${t['cost_per_km']:.2f}/km" if units == "mi" and t["cost_per_km"] else None) or (
-        f"${t['cost_per_mile']:.2f}/mi" if t["cost_per_mile"] else ""
-    )
     return create_kpi_row(
         [
             create_kpi_card(
-                "On-time rate",
-                fmt_percent(t["on_time_rate"]),
-                f"{t['visited']:,} visited orders",
-                "good",
-            ),
-            create_kpi_card(
-                f"Cost per {'mile' if units == 'mi' else 'km'}",
-                f"${per:.2f}" if per is not None else "–",
-                f"{other} · ${fmt_number(t['cost'])} total",
-            ),
-            create_kpi_card(
-                "Fleet utilization",
-                fmt_percent(t["utilization"]),
-                f"vehicles used {fmt_percent(t['vehicle_utilization'], 0)} of days",
-            ),
-            create_kpi_card(
-                "Fuel",
-                f"{fmt_number(t['fuel_l'])} l",
-                f"{fmt_number(distance)} {units} driven",
-            ),
-            create_kpi_card("CO2", f"{fmt_number(t['co2_kg'] / 1000, 1)} t", "tank to wheel"),
-            create_kpi_card(
-                "Failed deliveries",
-                f"{t['failed']:,}",
-                f"{fmt_percent(t['failed_rate'])} of visited",
-                "bad" if t["failed"] else "",
-            ),
+                c["label"],
+                c["value"],
+                " · ".join(
+                    part
+                    for part in (c["change"], f"target {c['target']}" if c["target"] else "")
+                    if part
+                ),
+                c["tone"],
+            )
+            for c in cards
         ]
     )
 
 
-def _style(fig: go.Figure, title: str, *, percent: bool = False, money: bool = False) -> go.Figure:
+def sparkline(values: Sequence[float | None]) -> str:
+    """A text sparkline (one block per period; a gap where there was no value)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    span = high - low
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        else:
+            out.append(SPARK[int((v - low) / span * (len(SPARK) - 1))] if span else SPARK[3])
+    return "".join(out)
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+def _style(fig: go.Figure, title: str, y_title: str, *, tickformat: str | None = None,
+           prefix: str = "") -> go.Figure:  # fmt: skip
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 14, "color": "#0f172a"}},
         template="plotly_white",
         font={"family": FONT, "size": 12, "color": "#334155"},
-        margin={"l": 48, "r": 16, "t": 44, "b": 36},
+        margin={"l": 60, "r": 16, "t": 48, "b": 44},
         height=300,
-        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
         hovermode="x unified",
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="#ffffff",
     )
-    fig.update_xaxes(showgrid=False, linecolor=GRID)
-    fig.update_yaxes(gridcolor=GRID, zeroline=False, rangemode="tozero")
-    if percent:
-        fig.update_yaxes(tickformat=".0%")
-    if money:
-        fig.update_yaxes(tickprefix="$")
+    # Periods are categories: one label per day, week or month, thinned by plotly when many.
+    fig.update_xaxes(showgrid=False, linecolor=GRID, automargin=True, type="category",
+                     nticks=12)  # fmt: skip
+    fig.update_yaxes(
+        gridcolor=GRID, zeroline=False, rangemode="tozero", title={"text": y_title},
+        tickprefix=prefix, automargin=True,
+    )  # fmt: skip
+    if tickformat:
+        fig.update_yaxes(tickformat=tickformat)
     return fig
 
 
-def _active_days(store: dict[str, Any] | None) -> list[dict[str, Any]]:
-    # Leading and trailing days without any activity are cut, so a short history fills the chart.
-    days = (store or {}).get("days", [])
-    active = [i for i, d in enumerate(days) if d.get("orders") or d.get("routes")]
-    return days[active[0] : active[-1] + 1] if active else []
+def _target_line(fig: go.Figure, target: float | None, label: str) -> None:
+    if target is not None:
+        fig.add_hline(
+            y=target, line={"color": TARGET, "dash": "dash", "width": 1.5},
+            annotation_text=f"target {label}", annotation_position="top left",
+            annotation_font={"color": TARGET, "size": 11},
+        )  # fmt: skip
 
 
-def _series(store: dict[str, Any] | None, key: str) -> tuple[list[str], list[Any]]:
-    days = _active_days(store)
-    return [d["day"] for d in days], [d.get(key) for d in days]
+def _line(x: list[str], y: list[Any], name: str, colour: str = BRAND, dash: str = "solid") -> Any:
+    return go.Scatter(
+        x=x, y=y, name=name, mode="lines+markers", line={"color": colour, "width": 2, "dash": dash},
+        marker={"size": 5}, connectgaps=False,
+    )  # fmt: skip
 
 
-def figure_on_time(store: dict[str, Any] | None) -> go.Figure:
-    """On-time rate per day."""
-    x, y = _series(store, "on_time_rate")
-    fig = go.Figure(
-        go.Scatter(
-            x=x, y=y, mode="lines+markers", name="On time", line={"color": BRAND, "width": 2}
-        )
-    )
-    return _style(fig, "On-time rate", percent=True)
+def create_figures(data: Mapping[str, Any]) -> list[go.Figure]:
+    """Every chart of CHARTS from the overview data the callback shaped (see `overview_data`)."""
+    x = data.get("periods", [])
+    s = data.get("series", {})
+    t = data.get("targets", {})
+    units = data.get("units", "km")
+    dist = "mi" if units == "mi" else "km"
+    cost_key = "cost_per_mile" if units == "mi" else "cost_per_km"
+    figs: dict[str, go.Figure] = {}
 
+    fig = go.Figure(_line(x, s.get("on_time_rate", []), "On time"))
+    _target_line(fig, t.get("on_time_rate"), fmt_kpi("on_time_rate", t.get("on_time_rate")))
+    figs["on_time"] = _style(fig, "On-time rate (arrival within the window)", "% of stops",
+                             tickformat=".0%")  # fmt: skip
 
-def figure_cost(store: dict[str, Any] | None, units: str = "km") -> go.Figure:
-    """Cost per km (or mile) per day, with total cost per day as bars."""
-    key = "cost_per_mile" if units == "mi" else "cost_per_km"
-    x, per = _series(store, key)
-    _, cost = _series(store, "cost")
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=cost, name="Cost per day", marker_color="#c7d2fe", yaxis="y2"))
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=per, name=f"Cost per {units}", mode="lines", line={"color": BRAND, "width": 2}
-        )
-    )
+    fig = go.Figure(_line(x, s.get(cost_key, []), f"Cost per {dist}"))
+    _target_line(fig, t.get(cost_key), fmt_kpi(cost_key, t.get(cost_key)))
+    figs["cost"] = _style(fig, f"Cost per {'mile' if units == 'mi' else 'km'}",
+                          f"$ per {dist}", prefix="$")  # fmt: skip
+
+    fig = go.Figure([
+        _line(x, s.get("fleet_utilization", []), "Time on route / shift"),
+        _line(x, s.get("load_utilization", []), "Load / capacity", SECOND, "dot"),
+    ])  # fmt: skip
+    _target_line(fig, t.get("fleet_utilization"),
+                 fmt_kpi("fleet_utilization", t.get("fleet_utilization")))  # fmt: skip
+    figs["utilization"] = _style(fig, "Fleet and load utilization", "%", tickformat=".0%")
+
+    fig = go.Figure(_line(x, s.get("mpg", []), "MPG"))
+    _target_line(fig, t.get("mpg"), fmt_kpi("mpg", t.get("mpg")))
+    figs["fuel"] = _style(fig, "Fuel economy", "miles per US gallon")
+
+    fig = go.Figure(_line(x, s.get("planning_minutes", []), "Request → accepted"))
+    _target_line(fig, t.get("planning_minutes"),
+                 fmt_kpi("planning_minutes", t.get("planning_minutes")))  # fmt: skip
+    figs["planning"] = _style(fig, "Route-planning time", "minutes")
+
+    factor = 1 / KM_PER_MILE if units == "mi" else 1.0
+    planned = [None if v is None else v * factor for v in s.get("km_planned", [])]
+    actual = [None if v is None else v * factor for v in s.get("km", [])]
+    fig = go.Figure([
+        go.Bar(x=x, y=planned, name=f"Planned {dist}", marker_color="#c7d2fe"),
+        go.Bar(x=x, y=actual, name=f"Driven {dist}", marker_color=BRAND),
+        go.Scatter(x=x, y=s.get("eta_error_min", []), name="ETA error (min)", yaxis="y2",
+                   mode="lines", line={"color": "#f59e0b", "width": 2}),
+    ])  # fmt: skip
     fig.update_layout(
-        yaxis={"tickprefix": "$", "title": {"text": f"per {units}"}},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "showgrid": False,
-            "tickprefix": "$",
-            "tickformat": ",.0f",
-        },
-    )
-    return _style(fig, f"Cost per {'mile' if units == 'mi' else 'km'}")
+        barmode="group",
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
+                "title": {"text": "ETA error, min"}, "rangemode": "tozero"},
+    )  # fmt: skip
+    figs["plan_vs_actual"] = _style(fig, "Plan vs actual distance, and ETA error", dist)
 
+    lateness = data.get("lateness", {})
+    labels = [label for label, _ in LATENESS_BINS]
+    fig = go.Figure(
+        go.Bar(x=labels, y=[lateness.get(label, 0) for label in labels], name="Stops",
+               marker_color=["#16a34a", "#facc15", "#f59e0b", "#f97316", "#dc2626"])
+    )  # fmt: skip
+    figs["lateness"] = _style(fig, "Lateness of visited stops", "stops")
+    figs["lateness"].update_layout(hovermode="closest", showlegend=False)
+    figs["lateness"].update_xaxes(title={"text": "after the window's end"})
 
-def figure_utilization(store: dict[str, Any] | None) -> go.Figure:
-    """Time utilization and share of vehicles used per day."""
-    x, time_use = _series(store, "utilization")
-    _, vehicles = _series(store, "vehicle_utilization")
+    reasons = data.get("reasons", [])
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=time_use, name="Shift time out", mode="lines", line={"color": BRAND, "width": 2}
-        )
+    for status, colour in (("failed", "#dc2626"), ("cancelled", "#94a3b8")):
+        rows = [r for r in reasons if r["status"] == status]
+        fig.add_trace(go.Bar(
+            # Reasons are typed by drivers; plotly reads tick labels as HTML-ish text.
+            y=[escape_text(r["reason"].replace("_", " ")) for r in rows],
+            x=[r["orders"] for r in rows],
+            name=status.capitalize(), orientation="h", marker_color=colour,
+        ))  # fmt: skip
+    figs["reasons"] = _style(fig, "Failed and cancelled deliveries by reason", "")
+    figs["reasons"].update_layout(hovermode="closest", barmode="stack")
+    figs["reasons"].update_xaxes(
+        title={"text": "orders"}, showgrid=True, gridcolor=GRID, type="linear", nticks=None
     )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=vehicles,
-            name="Vehicles used",
-            mode="lines",
-            line={"color": SECOND, "width": 2, "dash": "dot"},
-        )
-    )
-    return _style(fig, "Fleet utilization", percent=True)
+    figs["reasons"].update_yaxes(rangemode="normal", autorange="reversed")
+    return [figs[key] for key, _ in CHARTS]
 
 
-def figure_emissions(store: dict[str, Any] | None) -> go.Figure:
-    """Fuel (litres) and CO2 (kg) per day."""
-    x, fuel = _series(store, "fuel_l")
-    _, co2 = _series(store, "co2_kg")
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=fuel, name="Fuel (l)", marker_color="#93c5fd"))
-    fig.add_trace(
-        go.Scatter(x=x, y=co2, name="CO2 (kg)", mode="lines", line={"color": "#15803d", "width": 2})
-    )
-    return _style(fig, "Fuel and CO2")
-
-
-def figure_failures(store: dict[str, Any] | None) -> go.Figure:
-    """Failed deliveries per day, and the reasons over the range."""
-    x, failed = _series(store, "failed")
-    reasons = (store or {}).get("failure_reasons", {})
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=x, y=failed, name="Failed", marker_color=STATUS_COLOURS["failed"]))
-    fig = _style(fig, "Failed deliveries")
-    if reasons:
-        top = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in list(reasons.items())[:4])
-        fig.update_layout(
-            title={"subtitle": {"text": f"Top reasons: {top}", "font": {"size": 11}}},
-            margin={"t": 60},
-        )
-    return fig
-
-
-def figure_orders(store: dict[str, Any] | None) -> go.Figure:
-    """Orders per day by outcome: delivered, failed, cancelled, still open."""
-    days = _active_days(store)
-    x = [d["day"] for d in days]
-    fig = go.Figure()
-    for key, label in (
-        ("delivered", "Delivered"),
-        ("failed", "Failed"),
-        ("cancelled", "Cancelled"),
-    ):
-        fig.add_trace(
-            go.Bar(x=x, y=[d.get(key) for d in days], name=label, marker_color=STATUS_COLOURS[key])
-        )
-    open_orders = [
-        None
-        if not d.get("orders")
-        else d["orders"] - d.get("delivered", 0) - d.get("failed", 0) - d.get("cancelled", 0)
-        for d in days
+def chart_rows(key: str, data: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """A chart's numbers as a header and rows, for its CSV export."""
+    x = data.get("periods", [])
+    s = data.get("series", {})
+    if key == "lateness":
+        lateness = data.get("lateness", {})
+        return ["lateness", "stops"], [
+            [label, lateness.get(label, 0)] for label, _ in LATENESS_BINS
+        ]
+    if key == "reasons":
+        return ["status", "reason", "orders"], [
+            [r["status"], r["reason"], r["orders"]] for r in data.get("reasons", [])
+        ]
+    columns = {
+        "on_time": ["on_time_rate"],
+        "cost": ["cost_per_km", "cost_per_mile"],
+        "utilization": ["fleet_utilization", "load_utilization"],
+        "fuel": ["mpg", "l_per_100km"],
+        "planning": ["planning_minutes"],
+        "plan_vs_actual": ["km_planned", "km", "eta_error_min"],
+    }[key]
+    return ["period", *columns], [
+        [p, *(s.get(c, [None] * len(x))[i] for c in columns)] for i, p in enumerate(x)
     ]
-    fig.add_trace(go.Bar(x=x, y=open_orders, name="Open", marker_color=STATUS_COLOURS["new"]))
-    fig.update_layout(barmode="stack")
-    return _style(fig, "Orders per day")
 
 
-def create_chart(graph_id: str) -> dcc.Graph:
-    """A chart slot with the app's settings (no mode bar clutter, responsive)."""
-    return dcc.Graph(
-        id=graph_id,
-        figure=_style(go.Figure(), ""),
-        config={"displaylogo": False, "responsive": True},
-        className="chart",
+def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """CSV text (formula-looking cells are prefixed with ' so spreadsheets show them as text)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
+        )
+    return out.getvalue()
+
+
+# --- tables --------------------------------------------------------------------------------------
+
+# (column id, header, kind) per tab; kind picks the number format.
+_BREAKDOWN = {
+    "overview": (
+        ("name", "Depot", "text"), ("routes", "Routes", "int"), ("distance", "Distance", "num"),
+        ("cost_per_km", "Cost / km", "money"), ("on_time_rate", "On time", "pct"),
+        ("fleet_utilization", "Utilization", "pct"), ("failed_rate", "Failed", "pct"),
+        ("mpg", "MPG", "num"), ("trend", "On-time trend", "text"),
+    ),
+    "drivers": (
+        ("name", "Driver", "text"), ("routes", "Routes", "int"), ("visited", "Stops", "int"),
+        ("on_time_rate", "On time", "pct"), ("stops_per_hour", "Stops / h", "num"),
+        ("distance_per_stop", "Distance / stop", "num"), ("failed_rate", "Failed", "pct"),
+        ("eta_error_min", "ETA error, min", "num"), ("trend", "On-time trend", "text"),
+    ),
+    "vehicles": (
+        ("name", "Vehicle", "text"), ("routes", "Routes", "int"),
+        ("fleet_utilization", "Utilization", "pct"), ("load_utilization", "Load", "pct"),
+        ("distance", "Distance", "num"), ("cost", "Cost", "money"),
+        ("cost_per_km", "Cost / km", "money"), ("fuel_l", "Fuel, l", "num"),
+        ("mpg", "MPG", "num"), ("incidents", "Incidents", "int"),
+        ("trend", "Utilization trend", "text"),
+    ),
+}  # fmt: skip
+TABLE_TITLES = {
+    "overview": "By depot",
+    "drivers": "Driver scorecards",
+    "vehicles": "Vehicles: utilization, cost, fuel, incidents",
+}
+
+
+def breakdown_columns(tab: str, units: str = "km") -> list[dict[str, Any]]:
+    """DataTable columns of a tab's breakdown (numbers sort as numbers)."""
+    formats = {
+        "pct": {"specifier": ".1%"},
+        "money": {"specifier": "$,.2f"},
+        "num": {"specifier": ",.2f"},
+        "int": {"specifier": ",d"},
+    }
+    columns = []
+    for key, header, kind in _BREAKDOWN[tab]:
+        if key == "distance":
+            header = f"Distance, {units}"
+        column: dict[str, Any] = {"id": key, "name": header}
+        if kind != "text":
+            column.update(type="numeric", format=formats[kind])
+        columns.append(column)
+    return columns
+
+
+def breakdown_record(
+    tab: str, key: int, name: str, m: Measures, series: Sequence[Measures], units: str
+) -> dict[str, Any]:
+    """One table row of a depot, driver or vehicle (the sparkline follows the tab's headline)."""
+    values = kpi_values(m)
+    distance = m.km / KM_PER_MILE if units == "mi" else m.km
+    record: dict[str, Any] = {"key": key, "name": name, "distance": round(distance, 1)}
+    for column, _, _ in _BREAKDOWN[tab]:
+        if column in values:
+            record[column] = values[column]
+        elif hasattr(m, column):
+            record[column] = getattr(m, column)
+    headline = "fleet_utilization" if tab == "vehicles" else "on_time_rate"
+    record["trend"] = sparkline([KPI_BY_KEY[headline].value(p) for p in series])
+    return record
+
+
+def create_data_table(table_id: str, columns: list[dict[str, Any]] | None = None) -> Any:
+    """A natively sorted table with the app's look."""
+    return dash_table.DataTable(  # type: ignore[attr-defined]
+        id=table_id,
+        columns=columns or [],
+        data=[],
+        sort_action="native",
+        page_action="native",
+        page_size=15,
+        cell_selectable=True,
+        style_as_list_view=True,
+        style_header={"fontWeight": 600, "backgroundColor": "#f8fafc"},
+        style_cell={"fontFamily": FONT, "fontSize": 13, "padding": "6px 10px",
+                    "textAlign": "left"},
+        style_cell_conditional=[
+            {"if": {"column_id": "trend"}, "fontFamily": "monospace", "letterSpacing": "1px"}
+        ],
+    )  # fmt: skip
+
+
+DRILL_ROUTE_COLUMNS: list[dict[str, Any]] = [
+    {"id": "day", "name": "Day"},
+    {"id": "depot", "name": "Depot"},
+    {"id": "vehicle", "name": "Vehicle"},
+    {"id": "driver", "name": "Driver"},
+    {"id": "stops", "name": "Stops", "type": "numeric"},
+    {"id": "on_time", "name": "On time", "type": "numeric"},
+    {"id": "failed", "name": "Failed", "type": "numeric"},
+    {"id": "planned_km", "name": "Planned km", "type": "numeric", "format": {"specifier": ",.1f"}},
+    {"id": "actual_km", "name": "Driven km", "type": "numeric", "format": {"specifier": ",.1f"}},
+    {"id": "planned_min", "name": "Planned min", "type": "numeric",
+     "format": {"specifier": ",.0f"}},
+    {"id": "actual_min", "name": "Actual min", "type": "numeric", "format": {"specifier": ",.0f"}},
+    {"id": "eta_error_min", "name": "ETA error, min", "type": "numeric",
+     "format": {"specifier": ",.1f"}},
+]  # fmt: skip
+DRILL_ORDER_COLUMNS: list[dict[str, Any]] = [
+    {"id": "day", "name": "Day"},
+    {"id": "reference", "name": "Order"},
+    {"id": "customer", "name": "Customer"},
+    {"id": "status", "name": "Status"},
+    {"id": "reason", "name": "Reason"},
+    {"id": "vehicle", "name": "Vehicle"},
+]
+
+
+def table_csv(columns: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]) -> str:
+    """A table's rows as CSV with its column headers, in its column order."""
+    return to_csv(
+        [str(c["name"]) for c in columns], [[r.get(c["id"]) for c in columns] for r in rows]
+    )
+
+
+def chart_id(key: str) -> str:
+    """The id of chart `key` (analytics-chart-on-time)."""
+    return f"{ids.ANALYTICS_CHART}-{key.replace('_', '-')}"
+
+
+def csv_id(target: str) -> str:
+    """The id of the CSV button of `target`, a chart key or table/routes/orders."""
+    return f"{ids.ANALYTICS_CSV}-{target.replace('_', '-')}"
+
+
+CSV_TARGETS = (*(key for key, _ in CHARTS), "table", "routes", "orders")
+
+
+def csv_button(target: str, label: str = "CSV") -> html.Button:
+    """A small button that downloads `target` (a chart key or a table) as CSV."""
+    return html.Button(
+        label, id=csv_id(target), className="btn btn-small",
+        title="Download as CSV", n_clicks=0,
+    )  # fmt: skip
+
+
+def create_chart_card(key: str, title: str) -> html.Section:
+    """A chart with its CSV button; points of time charts drill down on click."""
+    return html.Section(
+        className="card analytics-chart-card",
+        children=[
+            html.Div(
+                [html.Span(title, className="sr-only"), csv_button(key)],
+                className="analytics-card-tools",
+            ),  # fmt: skip
+            dcc.Graph(
+                id=chart_id(key),
+                figure=_style(go.Figure(), title, ""),
+                config={"displaylogo": False, "responsive": True},
+                className="chart",
+            ),
+        ],
     )

@@ -1,68 +1,234 @@
-"""components.analytics: the report store, KPI tiles in km or miles, and the five figures."""
+"""The Analytics page: the view round-trips through the URL, CSV matches the table, the
+callbacks are scoped (a dispatcher sees only their depots) and refuse forged input with a 400."""
 
 from __future__ import annotations
 
-from datetime import date
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from tree import by_class, text
+import dash
+import pytest
+from flask import g
+from sample_data import Sample, build_sample
+from tree import text
 
-from backend.db.queries.analytics import AnalyticsReport, DailyKpis
+from backend.analytics.kpis import Measures
+from backend.auth.permissions import make_principal
+from backend.clock import FixedClock
+from backend.config import load_settings
+from backend.db.engine import Database
+from backend.db.migrate import upgrade
+from callbacks._common import InvalidInput
 from components.analytics import (
-    create_analytics_kpis,
-    figure_cost,
-    figure_emissions,
-    figure_failures,
-    figure_on_time,
-    figure_orders,
-    figure_utilization,
-    has_data,
-    report_to_store,
+    CHARTS,
+    breakdown_columns,
+    create_figures,
+    default_view,
+    fmt_kpi,
+    kpi_cards_data,
+    parse_search,
+    parse_view,
+    sparkline,
+    table_csv,
+    to_csv,
+    view_to_search,
 )
 
+FULL_VIEW = {
+    "from": "2026-03-01",
+    "to": "2026-03-31",
+    "depots": [1, 3],
+    "grain": "week",
+    "units": "mi",
+    "tab": "drivers",
+    "drill": "vehicle:7",
+}
 
-def report() -> AnalyticsReport:
-    busy = DailyKpis(
-        date(2026, 11, 25), orders=10, delivered=8, failed=2, visited=10, on_time=9, routes=2,
-        km=100.0, route_minutes=600, fuel_l=13.0, co2_kg=34.84, cost=400.0, vehicles=4,
-        shift_minutes=1200,
+
+def test_every_filter_round_trips_through_the_url() -> None:
+    """view -> query string -> view gives back every filter; defaults stay out of the URL."""
+    search = view_to_search(FULL_VIEW)
+    assert search.startswith("?from=2026-03-01&to=2026-03-31&depots=1%2C3&grain=week")
+    view, problems = parse_search(search)
+    assert problems == [] and view == FULL_VIEW
+    assert view_to_search(default_view()) == ""
+    for drill in ("period:2026-03-02", "depot:1", "driver:12"):
+        assert parse_search(view_to_search({**FULL_VIEW, "drill": drill}))[0]["drill"] == drill
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"depots": "1,<script>"}, "depots"),
+        ({"grain": "hour"}, "grain"),
+        ({"tab": "../admin"}, "tab"),
+        ({"drill": "vehicle:x"}, "drill"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, "days"),
+    ],
+)
+def test_bad_url_values_become_a_message_and_a_default(params, field) -> None:
+    """A hand-edited link never breaks the page: each bad value is named and reset."""
+    view, problems = parse_view(params)
+    assert len(problems) == 1 and field in problems[0]
+    assert view["grain"] in ("day", "week", "month") and view["tab"] == "overview"
+
+
+def test_csv_export_matches_the_table() -> None:
+    """The CSV has the table's headers in order and its cells; formulas are defused."""
+    columns = breakdown_columns("vehicles", "km")
+    rows = [
+        {"name": "VAN-1", "routes": 3, "distance": 120.5, "cost_per_km": 2.5, "trend": "▁▅█"},
+        {"name": "=HYPERLINK(1)", "routes": 1},
+    ]
+    parsed = list(csv.reader(io.StringIO(table_csv(columns, rows))))
+    assert parsed[0] == [c["name"] for c in columns]
+    first = dict(zip(parsed[0], parsed[1], strict=True))
+    assert (first["Vehicle"], first["Routes"], first["Distance, km"]) == ("VAN-1", "3", "120.5")
+    assert first["Utilization trend"] == "▁▅█"
+    assert parsed[2][0] == "'=HYPERLINK(1)"
+    assert to_csv(["a", "b"], [[1, None]]) == "a,b\n1,\n"
+
+
+def _measures() -> Measures:
+    return Measures(
+        routes=2, km=200.0, km_planned=190.0, route_min=900, shift_min=1200, cost=400.0,
+        fuel_l=20.0, visited=10, on_time=9, planning_n=2, planning_min=1.0, orders=12,
+        failed=1, failed_reasons={"customer_not_home": 1},
     )  # fmt: skip
-    quiet = DailyKpis(date(2026, 11, 26))
-    empty_tail = DailyKpis(date(2026, 11, 27))
-    return AnalyticsReport(
-        busy.day, empty_tail.day, [busy, quiet, busy, empty_tail], busy, {"customer_not_home": 2}
+
+
+def test_cards_show_value_change_and_target() -> None:
+    """Each card: its value, the change against the previous period and the target."""
+    previous = _measures()
+    previous.on_time = 8
+    targets = {"on_time_rate": 0.98, "cost_per_mile": 1.2, "planning_minutes": 1.0}
+    cards = {c["key"]: c for c in kpi_cards_data(_measures(), previous, targets, "mi")}
+    on_time = cards["on_time_rate"]
+    assert on_time["value"] == "90.0%" and on_time["change"] == "▲ +10.0 pts vs previous"
+    assert on_time["target"] == "98.0%" and on_time["tone"] == "bad"
+    assert "cost_per_km" not in cards and cards["cost_per_mile"]["target"] == "$1.20"
+    assert cards["planning_minutes"]["tone"] == "good"
+    assert fmt_kpi("distance_km", 160.9344, "mi") == "100.0 mi"
+    assert sparkline([0.1, None, 0.5, 0.9]) == "▁ ▄█"
+
+
+def test_every_time_chart_has_title_units_and_target_line() -> None:
+    """Titles, axis titles, and a dashed target line on the charts whose KPI has a target."""
+    data = {
+        "periods": ["2026-03-01", "2026-03-02"],
+        "series": {"on_time_rate": [0.9, 0.95], "cost_per_km": [2.0, 1.5], "mpg": [7.0, 8.0]},
+        "targets": {"on_time_rate": 0.98, "cost_per_km": 0.75, "fleet_utilization": 0.9,
+                    "mpg": 7.8, "planning_minutes": 1.0},
+        "lateness": {"on time": 5}, "reasons": [
+            {"status": "failed", "reason": "<b>x</b>", "orders": 2}],
+        "units": "km",
+    }  # fmt: skip
+    figures = dict(zip([k for k, _ in CHARTS], create_figures(data), strict=True))
+    for key in ("on_time", "cost", "utilization", "fuel", "planning"):
+        fig = figures[key]
+        assert fig.layout.title.text and fig.layout.yaxis.title.text
+        (line,) = fig.layout.shapes
+        assert line.line.dash == "dash"
+    assert figures["on_time"].layout.shapes[0].y0 == 0.98
+    assert figures["reasons"].data[0].y == ("&lt;b&gt;x&lt;/b&gt;",)
+
+
+# --- the callbacks in a request, as Dash runs them ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_and_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dash.Dash, Sample]]:
+    import app as app_module
+    from backend.analytics.aggregates import refresh_aggregates
+
+    settings = load_settings(DATA_DIR=tmp_path_factory.mktemp("analytics-app"), DEMO=False)
+    database = Database(settings)
+    upgrade(database.engine)
+    clock = FixedClock(datetime(2026, 11, 27, 10, 30, tzinfo=ZoneInfo("America/Chicago")))
+    with database.session() as session:
+        sample = build_sample(session, today=date(2026, 11, 27))
+    refresh_aggregates(database)
+    database.engine.dispose()
+    yield app_module.create_app(settings, clock=clock), sample
+
+
+@pytest.fixture
+def as_user(app_and_sample):
+    app, sample = app_and_sample
+    contexts: list = []
+
+    def enter(role: str, depot_ids=()):
+        ctx = app.server.test_request_context("/_dash-update-component", method="POST")
+        ctx.push()
+        g.principal = make_principal(user_id=1, username=role, role=role, depot_ids=depot_ids)
+        contexts.append(ctx)
+        return sample
+
+    yield enter
+    for ctx in reversed(contexts):
+        ctx.pop()
+
+
+def test_dispatcher_sees_only_their_depot_manager_sees_all(as_user) -> None:
+    """Options, figures, tables and drill-down all stay inside the dispatcher's depots."""
+    from callbacks import analytics
+
+    sample = as_user("dispatcher", depot_ids=[sample_id := 2])
+    assert [o["value"] for o in analytics.set_depot_options(None)] == [sample_id]
+    # Even a forged pick of the other depot shows nothing of it.
+    forged = analytics.check_view({**default_view(), "depots": [sample.north_id]})
+    assert analytics.overview_data(forged)["cards"] == []
+    view = analytics.check_view(default_view())
+    data = analytics.overview_data(view)
+    assert data["to"] == "2026-11-26" and data["from"] == "2026-10-30"
+    rows = analytics.breakdown_data(view)
+    assert [r["name"] for r in rows] == ["South depot"]
+    _, routes, _ = analytics.drill_data(view)
+    assert routes and {r["depot"] for r in routes} == {"South depot"}
+    as_user("manager")
+    rows = analytics.breakdown_data(analytics.check_view(default_view()))
+    assert {r["name"] for r in rows} == {"North depot", "South depot"}
+
+
+def test_overview_cards_charts_and_the_url(as_user) -> None:
+    """The overview's cards and charts; a row click drills down through the URL."""
+    from callbacks import analytics
+
+    sample = as_user("manager")
+    cards, *figures, start, end = analytics.draw_overview(default_view())
+    assert "On-time rate" in text(cards) and "target 98.0%" in text(cards)
+    assert len(figures) == len(CHARTS) and (start, end) == ("2026-10-30", "2026-11-26")
+    view = {**default_view(), "from": start, "to": end}
+    search = analytics.write_url([], start, end, "week", "km", "vehicles", None, 0, view)
+    assert parse_search(search)[0] == {**view, "grain": "week", "tab": "vehicles"}
+    title, routes, orders = analytics.drill_data(
+        analytics.check_view({**view, "drill": f"depot:{sample.south_id}"})
     )
+    assert "South depot" in title and {r["depot"] for r in routes} == {"South depot"}
+    week = analytics.drill_data(
+        analytics.check_view({**view, "grain": "week", "drill": "period:2026-11-25"})
+    )
+    assert {r["day"] for r in week[1]} <= {f"2026-11-{d}" for d in range(23, 27)}
 
 
-def test_store_is_json_with_gaps_for_empty_days() -> None:
-    store = report_to_store(report())
-    busy, quiet, _, _ = store["days"]
-    assert busy["on_time_rate"] == 0.9 and busy["cost_per_km"] == 4.0
-    assert busy["utilization"] == 0.5 and busy["vehicle_utilization"] == 0.5
-    assert "on_time_rate" not in quiet
-    assert has_data(store) and not has_data(None)
+@pytest.mark.parametrize(
+    "view",
+    [
+        "not a view",
+        {**default_view(), "grain": "hour"},
+        {**default_view(), "depots": ["1"]},
+        {**default_view(), "drill": "vehicle:-1"},
+        {**default_view(), "from": "nope"},
+    ],
+)
+def test_forged_views_get_a_400(as_user, view) -> None:
+    """A store the page never makes is refused with InvalidInput (HTTP 400), never a 500."""
+    from callbacks import analytics
 
-
-def test_kpis_in_km_and_miles() -> None:
-    store = report_to_store(report())
-    km = create_analytics_kpis(store, "km")
-    assert [c.children for c in by_class(km, "kpi-value")][:3] == ["90.0%", "$4.00", "50.0%"]
-    miles = create_analytics_kpis(store, "mi")
-    assert "Cost per mile" in text(miles) and "$6.44" in text(miles)
-    assert "No history" in text(create_analytics_kpis({"totals": {}}, "km"))
-
-
-def test_figures_have_one_point_per_day() -> None:
-    store = report_to_store(report())
-    on_time = figure_on_time(store)
-    # A quiet day inside the range is a gap; empty days at the ends are cut.
-    assert list(on_time.data[0].y) == [0.9, None, 0.9]
-    cost = figure_cost(store, "mi")
-    assert cost.data[1].name == "Cost per mi"
-    assert len(figure_utilization(store).data) == 2
-    assert len(figure_emissions(store).data) == 2
-    failures = figure_failures(store)
-    assert list(failures.data[0].y) == [2, None, 2]
-    assert "customer not home 2" in failures.layout.title.subtitle.text
-    outcomes = figure_orders(store)
-    assert [t.name for t in outcomes.data] == ["Delivered", "Failed", "Cancelled", "Open"]
-    assert list(outcomes.data[0].y) == [8, None, 8] and list(outcomes.data[3].y) == [0, None, 0]
+    as_user("manager")
+    with pytest.raises(InvalidInput):
+        analytics.draw_breakdown(view)

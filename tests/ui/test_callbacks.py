@@ -139,12 +139,16 @@ def test_fleet_plans_analytics_models(as_user) -> None:
     # Another depot's plan id (forged into the rows) is not shown.
     forged = [dict(rows[0]), dict(rows[1], response_id="not-mine")]
     assert "Tick two plans" in text(plans.compare([0, 1], forged))
-    start, end, options = analytics.set_defaults(None)
-    assert [o["label"] for o in options] == ["South depot"]
-    store = analytics.load_report(None, start, end)
-    assert store["totals"]["orders"] == 3 * sample.history_days
-    tiles, *figures = analytics.draw(store, "mi")
-    assert len(figures) == 6 and "Cost per mile" in text(tiles)
+    from backend.analytics.aggregates import refresh_aggregates
+    from backend.runtime import current_runtime
+
+    refresh_aggregates(current_runtime().db)
+    assert [o["label"] for o in analytics.set_depot_options(None)] == ["South depot"]
+    view = {"depots": [], "grain": "day", "units": "mi", "tab": "overview"}
+    data = analytics.overview_data(analytics.check_view(view))
+    assert sum(o for o in data["series"]["km"] if o) > 0
+    tiles, *figures, _, _ = analytics.draw_overview(view)
+    assert len(figures) == 8 and "Cost per mile" in text(tiles)
     assert "No models trained yet" in text(models.show_models(None))
 
 
