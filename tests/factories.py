@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.db.engine import Database
@@ -90,3 +91,20 @@ def empty_postgres(engine: object) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:  # type: ignore[attr-defined]
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def build_app(data_dir: object, *, clock: object = None, **settings: object) -> tuple[Any, Any]:
+    """The real app (and its runtime) on an empty, migrated SQLite database under `data_dir`."""
+    from app import create_app
+    from backend.clock import SYSTEM_CLOCK
+    from backend.config import load_settings
+    from backend.db.migrate import upgrade
+    from backend.runtime import runtime_of
+
+    dash_app = create_app(
+        load_settings(DATA_DIR=str(data_dir), DEMO=False, **settings),
+        clock=clock or SYSTEM_CLOCK,  # type: ignore[arg-type]
+    )
+    runtime = runtime_of(dash_app.server)
+    upgrade(runtime.db.engine)
+    return dash_app, runtime

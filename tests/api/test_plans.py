@@ -11,19 +11,14 @@ from sqlalchemy import select
 from backend.auth.tokens import issue_token
 from backend.auth.users import create_user
 from backend.config import load_settings
-from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
 from backend.runtime import runtime_of
-from factories import DAY, add_other_depot, seed_small_day
+from factories import DAY, add_other_depot, build_app, seed_small_day
 
 
 @pytest.fixture
 def plans_app(data_dir: Path):
-    from app import create_app
-
-    dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = runtime_of(dash_app.server)
-    upgrade(runtime.db.engine)
+    dash_app, runtime = build_app(data_dir)
     depot_id = seed_small_day(runtime.db)
     tokens = {}
     with runtime.db.session() as session:

@@ -9,19 +9,13 @@ import pytest
 
 from backend.auth.tokens import issue_token
 from backend.auth.users import create_user
-from backend.config import load_settings
-from backend.db.migrate import upgrade
 from backend.db.models import Depot
-from backend.runtime import runtime_of
+from factories import build_app
 
 
 @pytest.fixture
 def fleet_app(data_dir: Path):
-    from app import create_app
-
-    dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = runtime_of(dash_app.server)
-    upgrade(runtime.db.engine)
+    dash_app, runtime = build_app(data_dir)
     with runtime.db.session() as session:
         depot = Depot(name="North", lat=41.9, lon=-87.67)
         session.add(depot)

@@ -16,27 +16,18 @@ import pytest
 
 from backend.auth.users import create_user, principal_for
 from backend.clock import FixedClock
-from backend.config import load_settings
-from backend.db.migrate import upgrade
 from backend.db.models import OptimizationEvent, OptimizationRequest
 from backend.planning import PlanRequest
 from backend.planning.submit import submit_plan
 from backend.realtime import get_realtime
-from backend.runtime import runtime_of
-from factories import DAY, at_hour, seed_small_day
+from factories import DAY, at_hour, build_app, seed_small_day
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def runtime(data_dir: Path):
-    from app import create_app
-
-    dash_app = create_app(
-        load_settings(DATA_DIR=str(data_dir), DEMO=False), clock=FixedClock(at_hour(7))
-    )
-    runtime = runtime_of(dash_app.server)
-    upgrade(runtime.db.engine)
+    _, runtime = build_app(data_dir, clock=FixedClock(at_hour(7)))
     yield runtime
     runtime.db.engine.dispose()
 

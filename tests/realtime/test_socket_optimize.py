@@ -10,23 +10,16 @@ from pathlib import Path
 import pytest
 
 from backend.auth.users import create_user, principal_for
-from backend.config import load_settings
-from backend.db.migrate import upgrade
 from backend.realtime import get_realtime, handle_frame
 from backend.realtime.hub import Connection
 from backend.realtime.protocol import RealtimeConfig
 from backend.realtime.service import initial_rooms, initial_subscriptions
-from backend.runtime import runtime_of
-from factories import DAY, add_other_depot, seed_small_day
+from factories import DAY, add_other_depot, build_app, seed_small_day
 
 
 @pytest.fixture
 def socket_app(data_dir: Path):
-    from app import create_app
-
-    dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = runtime_of(dash_app.server)
-    upgrade(runtime.db.engine)
+    dash_app, runtime = build_app(data_dir)
     depot_id = seed_small_day(runtime.db)
     yield runtime, depot_id
     runtime.db.engine.dispose()

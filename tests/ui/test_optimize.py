@@ -16,24 +16,17 @@ from backend.auth.permissions import make_principal
 from backend.auth.users import create_user, principal_for
 from backend.cache import make_store
 from backend.clock import FixedClock
-from backend.config import load_settings
-from backend.db.migrate import upgrade
 from backend.db.models import OptimizationRequest, Order, Route
 from backend.jobs.control import JobControl
 from backend.realtime import get_realtime
-from backend.runtime import runtime_of
 from callbacks.optimize import accept, make_run_job, show_result, start_optimize, stop_optimize
-from factories import DAY, at_hour, seed_small_day
+from factories import DAY, at_hour, build_app, seed_small_day
 
 
 @pytest.fixture
 def panel(data_dir: Path):
-    from app import create_app
-
-    dash_app = create_app(load_settings(DATA_DIR=str(data_dir), DEMO=False))
-    runtime = runtime_of(dash_app.server)
-    runtime.clock = FixedClock(at_hour(7))  # the morning of DAY, whatever today is
-    upgrade(runtime.db.engine)
+    # The morning of DAY, whatever today is.
+    dash_app, runtime = build_app(data_dir, clock=FixedClock(at_hour(7)))
     depot_id = seed_small_day(runtime.db)
     yield dash_app.server, runtime, depot_id
     runtime.db.engine.dispose()
