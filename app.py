@@ -22,7 +22,7 @@ from backend.ops.solver_metrics import SolverJobsCollector
 from backend.realtime import init_realtime
 from backend.runtime import Runtime, runtime_of
 from callbacks import register_callbacks
-from components.shell import create_shell, guard_page_layouts, page_roles_lookup
+from components.shell import create_shell, guard_page_layouts, page_permission_lookup
 
 
 def make_background_manager(runtime: Runtime) -> dash.DiskcacheManager | dash.CeleryManager:
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
         update_title=None,  # type: ignore[arg-type]  # None turns the "Updating..." title off
     )
     guard_page_layouts(current_principal)
-    install_guard(server, page_roles=page_roles_lookup())
+    install_guard(server, page_permission=page_permission_lookup())
     app.layout = _shell_for_request
     register_callbacks(app)
     install_dash_checks(server, lambda: app.callback_map)

@@ -13,22 +13,30 @@ from backend.auth.permissions import Principal
 from components import ids
 from components.notifications import create_notification_bell
 
-ALL_ROLES = frozenset({"driver", "dispatcher", "manager", "admin"})
+
+def page_permission(page: dict[str, Any]) -> str | None:
+    """The permission a registered page needs (`permission=` in register_page; None: any user).
+
+    The same names as the REST API and the socket (backend/auth/permissions.py).
+    """
+    permission = page.get("permission")
+    return str(permission) if permission else None
 
 
-def page_roles(page: dict[str, Any]) -> frozenset[str]:
-    """Roles allowed on a registered page (`roles=[...]` in register_page; default: all)."""
-    return frozenset(page.get("roles") or ALL_ROLES)
+def page_permission_lookup() -> Callable[[str], str | None]:
+    """A path -> needed permission lookup over the page registry (None: unknown or open)."""
+    by_path = {page["path"]: page_permission(page) for page in dash.page_registry.values()}
 
-
-def page_roles_lookup() -> Callable[[str], frozenset[str] | None]:
-    """A path -> allowed roles lookup over the page registry (None for unknown paths)."""
-    by_path = {page["path"]: page_roles(page) for page in dash.page_registry.values()}
-
-    def lookup(path: str) -> frozenset[str] | None:
+    def lookup(path: str) -> str | None:
         return by_path.get(path.rstrip("/") or "/")
 
     return lookup
+
+
+def may_open(principal: Principal | None, page: dict[str, Any]) -> bool:
+    """Whether `principal` may open `page`."""
+    permission = page_permission(page)
+    return principal is not None and (permission is None or principal.can(permission))
 
 
 def create_access_denied() -> html.Div:
@@ -48,18 +56,18 @@ def guard_page_layouts(get_principal: Callable[[], Principal | None]) -> None:
         layout = page["layout"]
         if getattr(layout, "__fleet_guarded__", False):
             continue
-        page["layout"] = _guarded(layout, page_roles(page), get_principal)
+        page["layout"] = _guarded(layout, page, get_principal)
 
 
 def _guarded(
     layout: Callable[..., Any] | Any,
-    roles: frozenset[str],
+    page: dict[str, Any],
     get_principal: Callable[[], Principal | None],
 ) -> Callable[..., Any]:
     @functools.wraps(layout if callable(layout) else _guarded)
     def wrapper(**kwargs: Any) -> Any:
         principal = get_principal()
-        if principal is not None and principal.role not in roles:
+        if principal is not None and not may_open(principal, page):
             return create_access_denied()
         return layout(**kwargs) if callable(layout) else layout
 
@@ -69,7 +77,6 @@ def _guarded(
 
 def create_nav(principal: Principal | None) -> html.Nav:
     """Links to the pages this user may open, in registry order."""
-    role = principal.role if principal else None
     links = [
         dcc.Link(
             page["name"],
@@ -78,7 +85,7 @@ def create_nav(principal: Principal | None) -> html.Nav:
             id=f"nav-{page['path'].strip('/') or 'dispatch'}",
         )
         for page in dash.page_registry.values()
-        if role in page_roles(page) and not page.get("hide_from_nav")
+        if may_open(principal, page) and not page.get("hide_from_nav")
     ]
     return html.Nav(links, className="nav", id=ids.SHELL_NAV)
 

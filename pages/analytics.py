@@ -29,7 +29,7 @@ dash.register_page(
     name="Analytics",
     title="Analytics",
     order=40,
-    roles=["dispatcher", "manager", "admin"],
+    permission="analytics:read",
 )
 
 

@@ -14,7 +14,7 @@ dash.register_page(
     name="Dispatch",
     title="Dispatch",
     order=0,
-    roles=["dispatcher", "manager", "admin"],
+    permission="vehicle:read",
 )
 
 
@@ -88,5 +88,6 @@ def layout(**_kwargs: object) -> html.Div:
             dcc.Store(id=ids.DISPATCH_SELECTION),
             dcc.Store(id=ids.DISPATCH_LIVE),
             dcc.Store(id=ids.DISPATCH_VEHICLE_ROWS),
+            dcc.Store(id=ids.DISPATCH_STOP_DETAILS),
         ],
     )

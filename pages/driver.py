@@ -12,7 +12,7 @@ dash.register_page(
     name="Driver",
     title="My route",
     order=90,
-    roles=["driver", "admin"],
+    permission="route:read_own",
 )
 
 # A periodic refresh as a fallback; route changes announced over the socket reload at once.

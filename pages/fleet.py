@@ -12,7 +12,7 @@ dash.register_page(
     name="Fleet",
     title="Fleet",
     order=20,
-    roles=["dispatcher", "manager", "admin"],
+    permission="vehicle:read",
 )
 
 

@@ -13,7 +13,7 @@ dash.register_page(
     name="Models",
     title="Models",
     order=50,
-    roles=["dispatcher", "manager", "admin"],
+    permission="model:read",
 )
 
 

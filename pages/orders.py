@@ -17,7 +17,7 @@ dash.register_page(
     name="Orders",
     title="Orders",
     order=10,
-    roles=["dispatcher", "manager", "admin"],
+    permission="order:read",
 )
 
 PAGE_SIZE = 25

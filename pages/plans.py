@@ -15,7 +15,7 @@ dash.register_page(
     name="Plans",
     title="Plans",
     order=30,
-    roles=["dispatcher", "manager", "admin"],
+    permission="plan:read",
 )
 
 

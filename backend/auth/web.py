@@ -34,7 +34,6 @@ from backend.auth.sessions import SessionRegistry, SessionStoreError
 from backend.auth.throttle import LoginThrottle, ThrottleStoreError
 from backend.auth.tokens import user_for_token
 from backend.auth.users import authenticate, get_principal, principal_for
-from backend.cache import make_store
 from backend.db.models import Role
 from backend.runtime import current_runtime, runtime_of
 
@@ -282,11 +281,11 @@ def logout() -> Response | str:
     return redirect("/login")
 
 
-PageRoles = Callable[[str], frozenset[str] | None]
+PagePermission = Callable[[str], str | None]
 
 
-def install_guard(server: Flask, *, page_roles: PageRoles) -> None:
-    """Refuse anonymous requests, forged cookie writes and pages outside the user's role."""
+def install_guard(server: Flask, *, page_permission: PagePermission) -> None:
+    """Refuse anonymous requests, forged cookie writes and pages the user may not open."""
     runtime = runtime_of(server)
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -295,7 +294,7 @@ def install_guard(server: Flask, *, page_roles: PageRoles) -> None:
         SESSION_COOKIE_SECURE=runtime.settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-    store = make_store(runtime.settings, runtime.redis)
+    store = runtime.store
     server.extensions[_EXTENSION_KEY] = AuthState(
         SessionRegistry(store, SESSION_LIFETIME), LoginThrottle(store)
     )
@@ -326,8 +325,9 @@ def install_guard(server: Flask, *, page_roles: PageRoles) -> None:
             return Response(CSRF_MESSAGE, status=403, mimetype="text/plain")
         if wants_json or path.startswith(("/assets/", "/_reload-hash", "/_favicon")):
             return None
-        roles = page_roles(path)
-        if roles is not None and principal.role not in roles:
+        # The page's permission, by the same names the REST API and the socket check.
+        needed = page_permission(path)
+        if needed is not None and not principal.can(needed):
             return redirect(home_for(principal.role))
         return None
 

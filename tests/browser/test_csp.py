@@ -29,7 +29,6 @@ DISPATCHER_PAGES = [
     ("/fleet", "#fleet-vehicles-table"),
     ("/plans", "#plans-summary"),
     ("/analytics", ".js-plotly-plot"),
-    ("/models", ".content"),
 ]
 
 

@@ -80,6 +80,22 @@ def test_roles_decide_pages(fleet_app) -> None:
     assert client.get("/driver").status_code == 200
 
 
+def test_pages_need_the_same_permissions_as_the_api(fleet_app) -> None:
+    """A dispatcher has no `model:read`: the Models page is closed to them, as /models's API."""
+    client = fleet_app.server.test_client()
+    _login(client, "disp", "disp-pass1")
+    assert client.get("/").status_code == 200
+    assert client.get("/models").status_code == 302
+    from backend.auth.permissions import make_principal
+    from components.shell import create_nav
+
+    def links(role: str) -> set[str]:
+        nav = create_nav(make_principal(user_id=1, username="u", role=role, depot_ids=[1]))
+        return {link.href for link in nav.children}
+
+    assert "/models" not in links("dispatcher") and "/models" in links("manager")
+
+
 def test_admin_health_reports_database_pool_and_jobs(fleet_app) -> None:
     client = fleet_app.server.test_client()
     _login(client, "disp", "disp-pass1")

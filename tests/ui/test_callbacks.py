@@ -164,19 +164,20 @@ def test_driver_sees_own_route_and_admin_picks_a_vehicle(as_user) -> None:
     assert "VAN-3" in text(other) and "No route yet" in text(other)
 
 
-def test_pages_register_with_roles_and_build_without_io(app_and_sample) -> None:
+def test_pages_register_with_permissions_and_build_without_io(app_and_sample) -> None:
     registry = {page["path"]: page for page in dash.page_registry.values()}
+    # The same permission names the REST API and the socket check.
     expected = {
-        "/": {"dispatcher", "manager", "admin"},
-        "/orders": {"dispatcher", "manager", "admin"},
-        "/fleet": {"dispatcher", "manager", "admin"},
-        "/plans": {"dispatcher", "manager", "admin"},
-        "/analytics": {"dispatcher", "manager", "admin"},
-        "/models": {"dispatcher", "manager", "admin"},
-        "/driver": {"driver", "admin"},
+        "/": "vehicle:read",
+        "/orders": "order:read",
+        "/fleet": "vehicle:read",
+        "/plans": "plan:read",
+        "/analytics": "analytics:read",
+        "/models": "model:read",
+        "/driver": "route:read_own",
     }
-    for path, roles in expected.items():
-        assert set(registry[path]["roles"]) == roles, path
+    for path, permission in expected.items():
+        assert registry[path]["permission"] == permission, path
         layout = registry[path]["layout"].__wrapped__()  # the unguarded page layout
         ids = [c.id for c in walk(layout) if isinstance(getattr(c, "id", None), str)]
         assert len(ids) == len(set(ids)), path
