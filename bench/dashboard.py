@@ -446,15 +446,23 @@ def measure_page(
     page.wait_for_load_state("networkidle")
     pending = {"n": 0, "last": time.perf_counter()}
 
+    sent: dict[Any, float] = {}
+    waterfall: list[tuple[float, float, str]] = []
+
     def on_request(r: Any) -> None:
         if "_dash-update-component" in r.url:
             pending["n"] += 1
-            pending["last"] = time.perf_counter()
+            pending["last"] = sent[r] = time.perf_counter()
 
     def on_done(r: Any) -> None:
         if "_dash-update-component" in r.url:
             pending["n"] -= 1
             pending["last"] = time.perf_counter()
+            try:
+                output = str(json.loads(r.post_data or "{}").get("output", ""))[:60]
+            except ValueError:
+                output = "?"
+            waterfall.append((sent.get(r, 0.0), pending["last"], output))
 
     page.on("request", on_request)
     page.on("requestfinished", on_done)
@@ -472,6 +480,10 @@ def measure_page(
             break
     settled = (pending["last"] if pending["n"] == 0 else time.perf_counter()) - started
     calls = list(counter.calls) if counter is not None else []
+    print(f"  {url}: interactive {interactive:.2f} s; callbacks (sent → answered, s from start):")
+    for began, ended, output in sorted(waterfall):
+        if began - started < 30:
+            print(f"    {began - started:6.2f} → {ended - started:6.2f}  {output}")
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     page.wait_for_timeout(2000)  # sockets connect, the snapshot lands
@@ -618,6 +630,8 @@ def main() -> int:
         return run
 
     result: dict[str, Any] = {"vehicles": args.vehicles, "stops": args.stops}
+    # Two shared cores: the load average tells a quiet run from a busy one.
+    result["load_average_1m"] = round(os.getloadavg()[0], 2)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -19,6 +19,7 @@ from backend.db.queries.dispatch import (
     get_timeline_day,
     list_alert_links,
     list_depot_markers,
+    list_stop_rows,
     with_road_geometry,
 )
 from backend.road_geometry import route_geometry_for
@@ -34,6 +35,7 @@ from components.dispatch import (
     map_hideout,
     points_viewport,
     routes_geojson,
+    stop_details,
     stops_geojson,
     unassigned_geojson,
     vehicle_list_rows,
@@ -50,15 +52,6 @@ def _silent_after() -> timedelta:
     return timedelta(minutes=current_runtime().settings.vehicle_silent_after_min)
 
 
-def set_today(_: Any) -> str:
-    """Open the page on today's date in the depots' time zone."""
-    principal = require_principal(*ROLES)
-    with db_session() as session:
-        return get_local_today(
-            session, depot_ids=principal.depot_ids, now=current_runtime().clock.now()
-        ).isoformat()
-
-
 def load_depots(_value: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The depots layer and the depot filter's options."""
     principal = require_principal(*ROLES)
@@ -69,18 +62,21 @@ def load_depots(_value: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
 
 
 def load_day(value: str | None, _refresh: int | None = None) -> tuple[Any, ...]:
-    """The day's map layers, vehicle panel, KPI strip and unassigned pool (one backend call)."""
-    day = parse_date(value)
-    if day is None:
-        raise dash.exceptions.PreventUpdate
+    """The day's map layers, vehicle panel, KPI strip and unassigned pool (one backend call).
+
+    The page opens without a date: this callback picks today in the depots' time zone and
+    sets the date picker itself, so the day loads in one round trip, not two.
+    """
     principal = require_principal(*ROLES)
+    now = current_runtime().clock.now()
     silent_after = _silent_after()
     with db_session() as session:
+        day = parse_date(value) or get_local_today(session, depot_ids=principal.depot_ids, now=now)
         data = get_dispatch_day(
             session,
             depot_ids=principal.depot_ids,
             service_date=day,
-            now=current_runtime().clock.now(),
+            now=now,
             silent_after=silent_after,
         )
     routes = data.routes
@@ -88,7 +84,7 @@ def load_day(value: str | None, _refresh: int | None = None) -> tuple[Any, ...]:
     if roads is not None:
         routes = with_road_geometry(routes, data.stops, roads)
     # A reload after a realtime change keeps the map where the dispatcher left it.
-    new_day = triggered_id() in (None, ids.DISPATCH_DATE)
+    new_day = triggered_id() in (None, ids.DISPATCH_DATE) or value is None
     # A new day fits its stops (or, before any route, its vehicles).
     points = [(s.lat, s.lon) for s in data.stops] or [(v.lat, v.lon) for v in data.vehicles]
     viewport = (points_viewport(points) if new_day else None) or dash.no_update
@@ -102,6 +98,7 @@ def load_day(value: str | None, _refresh: int | None = None) -> tuple[Any, ...]:
         create_dispatch_kpis(data.kpis, len(data.unassigned), day),
         create_unassigned_pool(data.unassigned),
         viewport,
+        day.isoformat() if value is None else dash.no_update,
     )
 
 
@@ -121,15 +118,14 @@ def load_alerts(_value: Any, _refresh: int | None = None) -> Any:
 
 def load_timeline(_rows: Any, page: int | str | None, value: str | None) -> tuple[Any, Any]:
     """One page of the route timeline (ROWS_PER_PAGE vehicles) and the pages to choose from."""
-    day = parse_date(value)
-    if day is None:
-        raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
+    now = current_runtime().clock.now()
     try:
         index = max(0, int(page or 0))
     except (TypeError, ValueError):
         index = 0
     with db_session() as session:
+        day = parse_date(value) or get_local_today(session, depot_ids=principal.depot_ids, now=now)
         data = get_timeline_day(
             session,
             depot_ids=principal.depot_ids,
@@ -150,16 +146,26 @@ def load_timeline(_rows: Any, page: int | str | None, value: str | None) -> tupl
     figure = create_timeline_figure(
         data.stops,
         data.unassigned,
-        now=current_runtime().clock.now(),
+        now=now,
         timezone=depots[0].timezone if depots else "UTC",
         rows=data.rows,
     )
     return figure, options
 
 
+def load_stop_details(_rows: Any, value: str | None) -> dict[str, Any]:
+    """The stops' card details, loaded once the map is drawn (one statement)."""
+    principal = require_principal(*ROLES)
+    with db_session() as session:
+        day = parse_date(value) or get_local_today(
+            session, depot_ids=principal.depot_ids, now=current_runtime().clock.now()
+        )
+        stops = list_stop_rows(session, depot_ids=principal.depot_ids, service_date=day)
+    return stop_details(stops)
+
+
 def register(app: dash.Dash) -> None:
     """Register the Dispatch callbacks on `app`."""
-    app.callback(Output(ids.DISPATCH_DATE, "date"), Input(ids.DISPATCH_DATE, "id"))(set_today)
     app.callback(
         Output(ids.DISPATCH_DEPOTS_LAYER, "data"),
         Output(ids.DISPATCH_DEPOT_FILTER, "options"),
@@ -175,9 +181,9 @@ def register(app: dash.Dash) -> None:
         Output(ids.DISPATCH_KPIS, "children"),
         Output(ids.DISPATCH_UNASSIGNED, "children"),
         Output(ids.DISPATCH_MAP, "viewport"),
+        Output(ids.DISPATCH_DATE, "date"),
         Input(ids.DISPATCH_DATE, "date"),
         Input(ids.DISPATCH_REFRESH, "data"),
-        prevent_initial_call=True,
     )(load_day)
     app.callback(
         Output(ids.DISPATCH_ALERTS, "children"),
@@ -193,6 +199,12 @@ def register(app: dash.Dash) -> None:
         State(ids.DISPATCH_DATE, "date"),
         prevent_initial_call=True,
     )(load_timeline)
+    app.callback(
+        Output(ids.DISPATCH_STOP_DETAILS, "data"),
+        Input(ids.DISPATCH_VEHICLE_ROWS, "data"),
+        State(ids.DISPATCH_DATE, "date"),
+        prevent_initial_call=True,
+    )(load_stop_details)
     # The vehicle list is drawn in the browser from its rows; filters and search hide rows
     # there (no refetch). A click on a name flies the map to it (assets/js/dispatch.js).
     app.clientside_callback(
@@ -202,6 +214,12 @@ def register(app: dash.Dash) -> None:
         Input(ids.DISPATCH_SEARCH, "value"),
         Input(ids.DISPATCH_DEPOT_FILTER, "value"),
         Input(ids.DISPATCH_VEHICLE_STATUS_FILTER, "value"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetDispatch", function_name="keepStopDetails"),
+        Output(ids.DISPATCH_SELECTION, "data"),
+        Input(ids.DISPATCH_STOP_DETAILS, "data"),
+        prevent_initial_call=True,
     )
     # The browser keeps the loaded vehicles to fold live positions into the clusters' index.
     app.clientside_callback(

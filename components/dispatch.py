@@ -159,9 +159,8 @@ def _compact(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def stop_properties(s: StopRow) -> dict[str, Any]:
-    """What a stop's marker, tooltip and details card show (the card is built in the browser
-    by assets/js/dispatch.js with its escaper; times are preformatted in the depot's zone)."""
-    tz = s.timezone
+    """What a stop's marker and tooltip show; the rest of its card comes with `stop_details`
+    after the map is drawn (the card is built by assets/js/dispatch.js with its escaper)."""
     return _compact(
         {
             "stop_id": s.stop_id,
@@ -170,17 +169,36 @@ def stop_properties(s: StopRow) -> dict[str, Any]:
             "state": s.state,
             "at_risk": s.at_risk or None,
             "ref": s.reference or ("Break" if s.kind == "break" else f"Stop {s.sequence}"),
-            "customer": s.customer_name,
-            "address": s.address,
-            "seq": s.sequence,
-            "vehicle": s.vehicle_name,
-            "window": fmt_window(s.window_start, s.window_end, tz) if s.window_start else None,
-            "planned": _hm(s.planned_arrival_at, tz),
-            "eta": _hm(s.eta, tz),
-            "arrived": _hm(s.actual_arrival_at, tz),
-            "left": _hm(s.actual_departure_at, tz),
+            "eta": _hm(s.eta, s.timezone),
         }
     )
+
+
+# The order of a stop's details in `stop_details` (assets/js/dispatch.js reads them by name).
+STOP_DETAIL_FIELDS = (
+    "customer", "address", "seq", "vehicle", "window", "planned", "arrived", "left",
+)  # fmt: skip
+
+
+def stop_details(stops: Sequence[StopRow]) -> dict[str, Any]:
+    """The stops' card details by stop id, sent once the map is interactive (times in the
+    depot's zone, preformatted)."""
+    rows: dict[str, list[Any]] = {}
+    for s in stops:
+        if s.kind != "delivery":
+            continue
+        tz = s.timezone
+        rows[str(s.stop_id)] = [
+            s.customer_name,
+            s.address,
+            s.sequence,
+            s.vehicle_name,
+            fmt_window(s.window_start, s.window_end, tz) if s.window_start else None,
+            _hm(s.planned_arrival_at, tz),
+            _hm(s.actual_arrival_at, tz),
+            _hm(s.actual_departure_at, tz),
+        ]
+    return {"fields": list(STOP_DETAIL_FIELDS), "rows": rows}
 
 
 def stops_geojson(stops: Sequence[StopRow]) -> dict[str, Any]:

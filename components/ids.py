@@ -32,6 +32,7 @@ DISPATCH_TIMELINE_PAGE = "dispatch-timeline-page"
 DISPATCH_SELECTION = "dispatch-selection"
 DISPATCH_LIVE = "dispatch-live"
 DISPATCH_VEHICLE_ROWS = "dispatch-vehicle-rows"
+DISPATCH_STOP_DETAILS = "dispatch-stop-details"
 
 ORDERS_TABLE = "orders-table"
 ORDERS_STATUS = "orders-status"

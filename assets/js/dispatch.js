@@ -186,7 +186,19 @@
     );
   }
 
-  function stopCard(p) {
+  // The stops' card details (components.dispatch.stop_details), once loaded.
+  var stopDetails = { fields: [], rows: {} };
+
+  function withDetails(p) {
+    var row = stopDetails.rows[String(p.stop_id)];
+    if (!row) return p;
+    var full = Object.assign({}, p);
+    for (var i = 0; i < stopDetails.fields.length; i++) full[stopDetails.fields[i]] = row[i];
+    return full;
+  }
+
+  function stopCard(props) {
+    var p = withDetails(props);
     var state = stopStates[p.stop_id] || p.state;
     var risk = p.at_risk && (state === "pending" || state === "next");
     return cardHtml(p.ref, label(state), [
@@ -201,7 +213,8 @@
     ], risk ? '<div class="map-card-risk">At risk of being late</div>' : "");
   }
 
-  function stopTooltip(p) {
+  function stopTooltip(props) {
+    var p = withDetails(props);
     var state = stopStates[p.stop_id] || p.state;
     return (
       "<b>" + escapeHtml(p.ref) + "</b> · " + escapeHtml(label(state)) +
@@ -770,6 +783,11 @@
           { center: [custom[1], custom[2]], zoom: 16, transition: "flyTo" },
           Object.assign({}, hideout || {}, { selected: stopId }),
         ];
+      },
+      // The stops' card details, kept for the cards (loaded after the map is drawn).
+      keepStopDetails: function (data) {
+        if (data && data.rows) stopDetails = data;
+        return window.dash_clientside.no_update;
       },
       // The vehicles layer's data as loaded, kept for re-indexing clusters with live positions.
       keepVehicles: function (data) {

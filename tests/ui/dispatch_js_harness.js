@@ -42,7 +42,8 @@ const ctx = { hideout };
 
 // Stops: the palette's colour for their state, a ring when at risk, cards escaped.
 const evil = '<img src=x onerror="alert(1)">';
-const stop = map.stopPoint({ properties: { stop_id: 5, state: "failed", ref: "R-5", customer: evil, at_risk: true } }, [41.9, -87.6], ctx);
+fns.keepStopDetails({ fields: ["customer", "address"], rows: { 5: [evil, "1 St"] } });
+const stop = map.stopPoint({ properties: { stop_id: 5, state: "failed", ref: "R-5", at_risk: true } }, [41.9, -87.6], ctx);
 assert.strictEqual(stop.options.fillColor, hideout.palette.stops.failed);
 assert.ok(stop.options.className.includes("stop-failed"));
 assert.ok(!stop.options.className.includes("stop-at-risk")); // served: no longer at risk
@@ -51,7 +52,7 @@ assert.strictEqual(risky.options.color, hideout.palette.atRisk);
 assert.ok(risky.options.className.includes("stop-at-risk"));
 const card = stop.popup();
 assert.ok(!card.includes("<img") && card.includes("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"));
-assert.ok(!stop.tooltip().includes("<img"));
+assert.ok(!stop.tooltip().includes("<img") && stop.tooltip().includes("&lt;img"));
 
 // Vehicles: route colour, status class, escaped name; silent ones grey with "last seen".
 const props = { vehicle_id: 7, name: "<b>x</b>", status: "on_route", activity: "moving", route: 1,

@@ -27,6 +27,7 @@ from components.dispatch import (
     map_viewport,
     points_viewport,
     routes_geojson,
+    stop_details,
     stops_geojson,
     vehicle_list_rows,
     vehicles_geojson,
@@ -70,11 +71,13 @@ def test_stops_carry_state_risk_route_and_card_fields() -> None:
     first, second = data["features"]
     assert first["geometry"]["coordinates"] == [-87.6, 41.91]
     props = second["properties"]
-    assert props["state"] == "next" and props["at_risk"] is True
-    # The card is built by assets/js/dispatch.js, which escapes every value (test_dispatch_js).
-    assert props["customer"] == EVIL
-    assert first["properties"]["window"] == "08:00–10:00" and first["properties"]["eta"] == "09:00"
+    assert props["state"] == "next" and props["at_risk"] is True and props["ref"] == "R-2"
+    assert first["properties"]["eta"] == "09:00"
     assert "at_risk" not in first["properties"]  # empty values are not sent
+    # The card's details follow once the map is drawn; assets/js/dispatch.js escapes them.
+    details = stop_details([stop(1), stop(2, customer_name=EVIL)])
+    row = dict(zip(details["fields"], details["rows"]["2"], strict=True))
+    assert row["customer"] == EVIL and row["window"] == "08:00–10:00" and row["seq"] == 2
 
 
 def test_vehicles_carry_status_route_colour_index_and_card_fields() -> None:

@@ -66,13 +66,16 @@ def test_the_day_is_scoped_and_costs_a_fixed_number_of_statements(as_user) -> No
     listen = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listen)
     try:
-        day = dispatch.set_today(None)
+        # Opened without a date: today in the depot's zone, set on the date picker too.
+        first = dispatch.load_day(None)
+        assert first[-1] == sample.today.isoformat()
         statements.clear()
-        stops, vehicles, hideout, routes, orders, rows, kpis, pool, viewport = dispatch.load_day(
-            day
-        )
+        day = first[-1]
+        loaded = dispatch.load_day(day)
     finally:
         event.remove(engine, "before_cursor_execute", listen)
+    stops, vehicles, hideout, routes, orders, rows, kpis, pool, viewport, date_out = loaded
+    assert date_out is dash.no_update
     assert len(statements) == 6
     assert day == sample.today.isoformat()
     assert {f["properties"]["name"] for f in vehicles["features"]} == {"VAN-1", "VAN-2", "TRK-1"}
@@ -91,8 +94,6 @@ def test_alerts_and_timeline(as_user) -> None:
     figure, options = dispatch.load_timeline(None, "0", sample.today.isoformat())
     assert options[0]["label"] == "Vehicles 1–1 of 1"
     assert "VAN-1" in set(figure.data[0].y)
-    with pytest.raises(dash.exceptions.PreventUpdate):
-        dispatch.load_day(None)
 
 
 def test_drivers_cannot_run_dispatch_callbacks(as_user) -> None:

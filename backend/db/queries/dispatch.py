@@ -915,6 +915,14 @@ def get_dispatch_day(
     return DispatchDay(vehicles, stops, routes, unassigned, _kpis(stops, routes))
 
 
+def list_stop_rows(
+    session: Session, *, depot_ids: Collection[int] | None, service_date: date
+) -> list[StopRow]:
+    """The day's stops without estimates (one statement): plan and fact for cards."""
+    depots = None if depot_ids is None else sorted(depot_ids)
+    return _stop_rows(session.execute(_stop_statement(depots, service_date)), {}, None)
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineDay:
     """One page of the route timeline: its vehicles' stops, of how many rows, and the pool."""
