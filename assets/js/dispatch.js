@@ -41,6 +41,7 @@
   var stopStates = {}; // stopId -> state changed live since the layer's data
   var doneRoutes = {}; // routeId -> true once finished live
   var hideoutNow = null; // the last hideout a style function saw
+  var propsById = {}; // vehicleId -> the properties the vehicles layer was loaded with
   var stats = { batches: 0, fixes: 0, moved: 0, latencies: [] };
   var movedSinceIndex = false;
 
@@ -434,11 +435,22 @@
     for (var i = 0; i < rows.length; i++) {
       var row = rows[i];
       var vid = row.getAttribute("data-vehicle-id");
-      var props = {
+      var props = propsById[vid] || {
         status: row.getAttribute("data-status"),
         recorded_at: row.getAttribute("data-fix-at") || null,
         activity: null,
       };
+      // The badge follows live fixes too (the rule the map applies).
+      var status = vehicleNow(vid, props, rules, nowMs).status;
+      if (status && row.getAttribute("data-status") !== status) {
+        row.setAttribute("data-status", status);
+        row.className = "vehicle-row vehicle-row-" + clean(status);
+        var badge = row.querySelector(".badge");
+        if (badge) {
+          badge.className = "badge badge-" + clean(status);
+          badge.textContent = statusName(status);
+        }
+      }
       var fix = live[vid];
       var fixAt = Date.parse(newerThan(fix, props) ? fix.recordedAt : props.recorded_at || "");
       var age = isNaN(fixAt) ? null : Math.max(0, (nowMs - fixAt) / 1000);
@@ -792,6 +804,10 @@
       // The vehicles layer's data as loaded, kept for re-indexing clusters with live positions.
       keepVehicles: function (data) {
         window.fleetMap.__vehiclesData = data;
+        propsById = {};
+        ((data && data.features) || []).forEach(function (f) {
+          propsById[String(f.properties.vehicle_id)] = f.properties;
+        });
         return window.dash_clientside.no_update;
       },
     },
