@@ -31,7 +31,15 @@ def seed_if_empty(database: Database, settings: Settings) -> list[tuple[str, str
         if is_seeded(session):
             return []
         summary = seed_demo(session, seed=settings.demo_seed)
+    _refresh_analytics(database)
     return list(summary.credentials)
+
+
+def _refresh_analytics(database: Database) -> None:
+    # The Analytics page reads daily aggregates; seeded history needs them built once.
+    from backend.analytics.aggregates import refresh_aggregates
+
+    refresh_aggregates(database)
 
 
 def print_credentials(credentials: list[tuple[str, str, str]]) -> None:
@@ -183,8 +191,35 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
             print("error: the database already holds data; use an empty DATA_DIR or database")
             return 2
         summary = seed_demo(session, seed=args.seed, history_days=args.history_days)
+    _refresh_analytics(database)
     print(f"seeded in {summary.elapsed_s:.1f} s")
     print_credentials(list(summary.credentials))
+    return 0
+
+
+def _analytics_refresh(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.analytics.aggregates import refresh_aggregates
+
+    report = refresh_aggregates(prepare_database(settings))
+    print(f"aggregates refreshed in {report.total_seconds:.1f} s: {report.rows}")
+    return 0
+
+
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.analytics.retention import RetentionPolicy, run_retention
+    from backend.clock import SYSTEM_CLOCK
+
+    report = run_retention(
+        prepare_database(settings),
+        now=SYSTEM_CLOCK.now(),
+        policy=RetentionPolicy.from_settings(settings),
+        max_batches=args.max_batches,
+    )
+    print(
+        f"retention: {report.thinned} fixes thinned of {report.examined} examined, "
+        f"{report.purged} purged, {report.batches} batches (longest {report.max_batch_ms:.0f} "
+        f"ms) in {report.seconds:.1f} s{'' if report.finished else '; stopped early, run again'}"
+    )
     return 0
 
 
@@ -214,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         "--device-id", help="the id set in the app (20+ random characters); generated if omitted"
     )
     device.add_argument("--name", help="what the device is, e.g. the phone")
+    commands.add_parser("analytics-refresh", help="rebuild the daily analytics aggregates now")
+    retention = commands.add_parser(
+        "retention", help="thin and purge old GPS fixes (POSITION_* settings); resumable"
+    )
+    retention.add_argument("--max-batches", type=int, help="stop after this many batches")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -229,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         "create-user": _create_user,
         "issue-token": _issue_token,
         "register-device": _register_device,
+        "analytics-refresh": _analytics_refresh,
+        "retention": _retention,
     }
     return handlers[args.command](args, settings)
 

@@ -154,12 +154,18 @@ def write_url(
     return search
 
 
-def sync_view(search: Any) -> tuple[dict[str, Any], Any]:
-    """The view store from the query string write_url (or the back button) just set."""
+def sync_view(search: Any, current: Any) -> tuple[dict[str, Any], Any]:
+    """The view store from the query string write_url (or the back button) just set.
+
+    The location also reports the search it was loaded with; that view is the layout's own
+    already, and writing it again would only redraw everything a second time.
+    """
     require_principal(*ROLES)
     if search is not None and not isinstance(search, str):
         raise InvalidInput("search", "must be a query string")
     view, problems = parse_search(search)
+    if view == current:
+        raise dash.exceptions.PreventUpdate
     return view, create_url_message(problems)
 
 
@@ -396,6 +402,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.ANALYTICS_VIEW, "data"),
         Output(ids.ANALYTICS_MESSAGE, "children"),
         Input(ids.ANALYTICS_URL, "search"),
+        State(ids.ANALYTICS_VIEW, "data"),
         prevent_initial_call=True,
     )(sync_view)
     app.callback(
