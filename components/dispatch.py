@@ -243,6 +243,9 @@ def vehicle_properties(v: VehicleRow) -> dict[str, Any]:
             "load": load,
             "stops": f"{v.stops_done} / {v.stops_total} done" if v.stops_total else "no route",
             "next_ref": v.next_reference,
+            "upcoming": " · ".join(
+                f"{ref} {local_time(eta, tz)}" if eta else ref for ref, eta in v.upcoming
+            ),
             "eta": _hm(v.next_eta, tz),
             "delay": fmt_delay(v.delay_min) if v.delay_min is not None else None,
             "fix": _hm(v.recorded_at, tz) or "never",

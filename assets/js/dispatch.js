@@ -243,6 +243,7 @@
       ["Stops", p.stops],
       ["Next", p.next_ref],
       ["ETA", p.eta],
+      ["Then", p.upcoming],
       ["Delay", p.delay],
       ["Last fix", seen],
     ], events ? '<div class="map-card-sub">Events so far</div><ul>' + events + "</ul>" : "");

@@ -47,6 +47,7 @@ def vehicle(i: int, status: str = "on_route", **changes: object) -> VehicleRow:
         next_eta=T0 + timedelta(minutes=20), next_lat=41.91, next_lon=-87.61, delay_min=12.0,
         depot_lat=41.8, depot_lon=-87.7, references=("R-3", "R-4"),
         events=(EventLine(i, "breakdown", T0, "R-2", True),),
+        upcoming=(("R-3", T0 + timedelta(minutes=20)), ("R-4", None)),
     )  # fmt: skip
     base.update(changes)
     return VehicleRow(**base)  # type: ignore[arg-type]
@@ -88,6 +89,7 @@ def test_vehicles_carry_status_route_colour_index_and_card_fields() -> None:
     assert props["stops_left"] == 3 and props["next"] == [41.91, -87.61]
     assert props["load"] == "250 / 1,000 kg" and props["delay"] == "+12 min"
     assert props["events"] == [["09:00", "Breakdown", "R-2", True]]
+    assert props["upcoming"] == "R-3 09:20 · R-4"
     assert "has_route" not in data["features"][1]["properties"]
 
 

@@ -303,6 +303,8 @@ SIGNIFICANT_EVENTS = frozenset(
         "emergency",
     }
 )
+# The stops ahead listed in a vehicle's card.
+UPCOMING_STOPS = 3
 # The latest events kept per vehicle for its card.
 EVENTS_PER_VEHICLE = 6
 # Road lines asked of the routing server at once (OSRM_URL).
@@ -413,6 +415,8 @@ class VehicleRow:
     depot_lon: float
     references: tuple[str, ...] = ()
     events: tuple[EventLine, ...] = ()
+    # The next few stops ahead: (order reference, ETA).
+    upcoming: tuple[tuple[str, datetime | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -905,6 +909,11 @@ def get_dispatch_day(
                 depot_lon=depot_lon,
                 references=tuple(s.reference for s in own if s.reference),
                 events=tuple(events.get(vid, ())),
+                upcoming=tuple(
+                    (s.reference or f"Stop {s.sequence}", s.eta)
+                    for s in own
+                    if s.state in (StopState.NEXT, StopState.PENDING)
+                )[:UPCOMING_STOPS],
             )
         )
 
