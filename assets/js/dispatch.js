@@ -27,6 +27,8 @@
   var REINDEX_EVERY_MS = 30000;
   var SILENCE_EVERY_MS = 10000;
   var LATENCY_KEEP = 20000;
+  // Where a focused vehicle or stop is shown: streets around it, clusters expanded.
+  var FOCUS_ZOOM = 15;
 
   // The one escaper for HTML built here from data; tooltips and cards arrive from Python
   // already escaped by components/markup.py.
@@ -277,6 +279,7 @@
       marker.bindTooltip(function () { return stopTooltip(props); });
       marker.bindPopup(function () { return stopCard(props); }, { maxWidth: 320 });
       registry.stops[props.stop_id] = { marker: marker, props: props };
+      maybeOpen("stop", props.stop_id, marker);
       return marker;
     },
     stopCluster: function (feature, latlng) {
@@ -341,6 +344,7 @@
       });
       marker.bindTooltip(function () { return vehicleTooltip(id, props); });
       marker.bindPopup(function () { return vehicleCard(id, props); }, { maxWidth: 320 });
+      maybeOpen("vehicle", id, marker);
       registry.vehicles[id] = { marker: marker, props: props, cls: cls + " leaflet-marker-icon leaflet-interactive", heading: now.heading };
       return marker;
     },
@@ -611,7 +615,7 @@
 
   // ---------------------------------------------------------------- focus
   function flyTo(lat, lon, then) {
-    setProps("dispatch-map", { viewport: { center: [lat, lon], zoom: 16, transition: "flyTo" } });
+    setProps("dispatch-map", { viewport: { center: [lat, lon], zoom: FOCUS_ZOOM, transition: "flyTo" } });
     if (then) setTimeout(then, 1400);
   }
 
@@ -628,14 +632,33 @@
     return f ? [f.geometry.coordinates[1], f.geometry.coordinates[0]] : null;
   }
 
+  // A card to open once its marker is drawn where the map flies (clusters are redrawn when the
+  // flight ends, so the marker shown then is a new one).
+  var pendingOpen = null;
+
+  function openLater(kind, id) {
+    pendingOpen = { kind: kind, id: String(id), until: Date.now() + 4000 };
+  }
+
+  function maybeOpen(kind, id, marker) {
+    if (!pendingOpen || pendingOpen.kind !== kind || pendingOpen.id !== String(id)) return;
+    if (Date.now() > pendingOpen.until) {
+      pendingOpen = null;
+      return;
+    }
+    marker.once("add", function () {
+      setTimeout(function () {
+        if (marker._map) marker.openPopup();
+      }, 0);
+    });
+  }
+
   function openVehicle(id) {
-    var entry = registry.vehicles[id];
-    if (entry && entry.marker._map) entry.marker.openPopup();
+    openLater("vehicle", id);
   }
 
   function openStop(id) {
-    var entry = registry.stops[id];
-    if (entry && entry.marker._map) entry.marker.openPopup();
+    openLater("stop", id);
   }
 
   document.addEventListener("click", function (event) {
@@ -653,7 +676,10 @@
     if (vehicle) {
       var vid = vehicle.getAttribute("data-focus-vehicle");
       var at = vehiclePosition(vid);
-      if (at) flyTo(at[0], at[1], function () { openVehicle(vid); });
+      if (at) {
+        openVehicle(vid);
+        flyTo(at[0], at[1]);
+      }
       return;
     }
     var stop = target.closest("[data-focus-stop]");
@@ -662,7 +688,8 @@
       var entry = registry.stops[sid];
       if (entry) {
         var ll = entry.marker.getLatLng();
-        flyTo(ll.lat, ll.lng, function () { openStop(sid); });
+        openStop(sid);
+        flyTo(ll.lat, ll.lng);
       }
       return;
     }
@@ -791,9 +818,9 @@
         var custom = point && point.customdata;
         if (!custom || typeof custom[1] !== "number") return [noUpdate, noUpdate];
         var stopId = custom[0];
-        if (stopId != null) setTimeout(function () { openStop(stopId); }, 1400);
+        if (stopId != null) openStop(stopId);
         return [
-          { center: [custom[1], custom[2]], zoom: 16, transition: "flyTo" },
+          { center: [custom[1], custom[2]], zoom: FOCUS_ZOOM, transition: "flyTo" },
           Object.assign({}, hideout || {}, { selected: stopId }),
         ];
       },

@@ -94,7 +94,7 @@ assert.strictEqual(stop.options.fillColor, hideout.palette.stops.failed);
 
 // A timeline click selects its stop on the map.
 const picked = fns.selectFromTimeline({ points: [{ customdata: [6, 41.9, -87.6] }] }, hideout);
-same(picked[0], { center: [41.9, -87.6], zoom: 16, transition: "flyTo" });
+same(picked[0], { center: [41.9, -87.6], zoom: 15, transition: "flyTo" });
 assert.strictEqual(picked[1].selected, 6);
 same(fns.selectFromTimeline(null, hideout), ["NO_UPDATE", "NO_UPDATE"]);
 assert.strictEqual(map.escapeHtml("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");

@@ -303,7 +303,7 @@ SIGNIFICANT_EVENTS = frozenset(
         "emergency",
     }
 )
-# The stops ahead listed in a vehicle's card.
+# The stops after the next one listed in a vehicle's card.
 UPCOMING_STOPS = 3
 # The latest events kept per vehicle for its card.
 EVENTS_PER_VEHICLE = 6
@@ -415,7 +415,7 @@ class VehicleRow:
     depot_lon: float
     references: tuple[str, ...] = ()
     events: tuple[EventLine, ...] = ()
-    # The next few stops ahead: (order reference, ETA).
+    # The stops after the next one: (order reference, ETA).
     upcoming: tuple[tuple[str, datetime | None], ...] = ()
 
 
@@ -912,7 +912,7 @@ def get_dispatch_day(
                 upcoming=tuple(
                     (s.reference or f"Stop {s.sequence}", s.eta)
                     for s in own
-                    if s.state in (StopState.NEXT, StopState.PENDING)
+                    if s.state == StopState.PENDING and s.stop_id != next_id
                 )[:UPCOMING_STOPS],
             )
         )
