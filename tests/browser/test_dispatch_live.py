@@ -225,6 +225,7 @@ def test_a_breakdown_reaches_the_alerts_feed_and_is_acknowledged(context, live_a
     item = page.locator("#dispatch-alerts-list .alert-item").first
     item.wait_for()
     assert "breakdown" in item.text_content().lower()
+    assert item.locator(f"[data-focus-vehicle='{fleet['moving']}']").count() == 1
     note_id = int(item.get_attribute("data-alert-id"))
     item.locator("[data-alert-ack]").click()
     page.wait_for_selector(f"#dispatch-alerts-list [data-alert-id='{note_id}'].alert-read")
