@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     position_heading_change_deg: float = Field(
         default=15.0, ge=0, le=180, alias="POSITION_HEADING_CHANGE_DEG"
     )
-    retention_batch_size: int = Field(default=2000, ge=1, le=100_000, alias="RETENTION_BATCH_SIZE")
+    retention_batch_size: int = Field(default=1000, ge=1, le=100_000, alias="RETENTION_BATCH_SIZE")
 
     @field_validator("database_url")
     @classmethod

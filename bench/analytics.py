@@ -394,7 +394,7 @@ def main() -> None:
         print(f"overview time to interactive (full range, weekly): {interactive}", flush=True)
 
         policy = RetentionPolicy(raw_days=30, track_days=args.days - 60, interval_s=120,
-                                 heading_change_deg=15, batch_size=2000)  # fmt: skip
+                                 heading_change_deg=15, batch_size=1000)  # fmt: skip
         with engine.connect() as conn:
             before = int(conn.execute(text("SELECT count(*) FROM position")).scalar_one())
         retention = run_retention(

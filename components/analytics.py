@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-import plotly.graph_objects as go
 from dash import dash_table, dcc, html
 
 from backend.analytics.kpis import KM_PER_MILE, KPI_BY_KEY, LATENESS_BINS, Measures, kpi_values
@@ -293,126 +292,152 @@ def sparkline(values: Sequence[float | None]) -> str:
 # --- charts ---------------------------------------------------------------------------------
 
 
-def _style(fig: go.Figure, title: str, y_title: str, *, tickformat: str | None = None,
-           prefix: str = "") -> go.Figure:  # fmt: skip
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "font": {"size": 14, "color": "#0f172a"}},
-        template="plotly_white",
-        font={"family": FONT, "size": 12, "color": "#334155"},
-        margin={"l": 60, "r": 16, "t": 48, "b": 44},
-        height=300,
-        legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
-        hovermode="x unified",
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="#ffffff",
-    )
-    # Periods are categories: one label per day, week or month, thinned by plotly when many.
-    fig.update_xaxes(showgrid=False, linecolor=GRID, automargin=True, type="category",
-                     nticks=12)  # fmt: skip
-    fig.update_yaxes(
-        gridcolor=GRID, zeroline=False, rangemode="tozero", title={"text": y_title},
-        tickprefix=prefix, automargin=True,
-    )  # fmt: skip
+Figure = dict[str, Any]
+
+
+def _style(
+    traces: list[dict[str, Any]],
+    title: str,
+    y_title: str,
+    *,
+    tickformat: str | None = None,
+    prefix: str = "",
+    hovermode: str = "x unified",
+) -> Figure:
+    # Figures are plain dicts (what dcc.Graph sends anyway): building plotly objects validates
+    # every property and cost more than the queries behind a chart.
+    yaxis: dict[str, Any] = {
+        "gridcolor": GRID, "zeroline": False, "rangemode": "tozero", "title": {"text": y_title},
+        "tickprefix": prefix, "automargin": True,
+    }  # fmt: skip
     if tickformat:
-        fig.update_yaxes(tickformat=tickformat)
+        yaxis["tickformat"] = tickformat
+    return {
+        "data": traces,
+        "layout": {
+            "title": {"text": title, "x": 0.01, "font": {"size": 14, "color": "#0f172a"}},
+            "template": "plotly_white",
+            "font": {"family": FONT, "size": 12, "color": "#334155"},
+            "margin": {"l": 60, "r": 16, "t": 48, "b": 44},
+            "height": 300,
+            "legend": {"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
+            "hovermode": hovermode,
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "#ffffff",
+            # Periods are categories: one label per day, week or month, thinned when many.
+            "xaxis": {
+                "showgrid": False,
+                "linecolor": GRID,
+                "automargin": True,
+                "type": "category",
+                "nticks": 12,
+            },  # fmt: skip
+            "yaxis": yaxis,
+            "shapes": [],
+            "annotations": [],
+        },
+    }
+
+
+def _target_line(fig: Figure, target: float | None, label: str) -> Figure:
+    if target is not None:
+        fig["layout"]["shapes"].append(
+            {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": target,
+             "y1": target, "line": {"color": TARGET, "dash": "dash", "width": 1.5}}
+        )  # fmt: skip
+        fig["layout"]["annotations"].append(
+            {"xref": "paper", "x": 0, "xanchor": "left", "yref": "y", "y": target,
+             "yanchor": "bottom", "text": f"target {label}", "showarrow": False,
+             "font": {"color": TARGET, "size": 11}}
+        )  # fmt: skip
     return fig
 
 
-def _target_line(fig: go.Figure, target: float | None, label: str) -> None:
-    if target is not None:
-        fig.add_hline(
-            y=target, line={"color": TARGET, "dash": "dash", "width": 1.5},
-            annotation_text=f"target {label}", annotation_position="top left",
-            annotation_font={"color": TARGET, "size": 11},
-        )  # fmt: skip
-
-
 def _line(x: list[str], y: list[Any], name: str, colour: str = BRAND, dash: str = "solid") -> Any:
-    return go.Scatter(
-        x=x, y=y, name=name, mode="lines+markers", line={"color": colour, "width": 2, "dash": dash},
-        marker={"size": 5}, connectgaps=False,
-    )  # fmt: skip
+    return {
+        "type": "scatter", "x": x, "y": y, "name": name, "mode": "lines+markers",
+        "line": {"color": colour, "width": 2, "dash": dash}, "marker": {"size": 5},
+        "connectgaps": False,
+    }  # fmt: skip
 
 
-def create_figures(data: Mapping[str, Any]) -> list[go.Figure]:
+def _bar(x: list[Any], y: list[Any], name: str, colour: Any, **extra: Any) -> dict[str, Any]:
+    return {"type": "bar", "x": x, "y": y, "name": name, "marker": {"color": colour}, **extra}
+
+
+def create_figures(data: Mapping[str, Any]) -> list[Figure]:
     """Every chart of CHARTS from the overview data the callback shaped (see `overview_data`)."""
-    x = data.get("periods", [])
+    x = list(data.get("periods", []))
     s = data.get("series", {})
     t = data.get("targets", {})
     units = data.get("units", "km")
     dist = "mi" if units == "mi" else "km"
     cost_key = "cost_per_mile" if units == "mi" else "cost_per_km"
-    figs: dict[str, go.Figure] = {}
 
-    fig = go.Figure(_line(x, s.get("on_time_rate", []), "On time"))
-    _target_line(fig, t.get("on_time_rate"), fmt_kpi("on_time_rate", t.get("on_time_rate")))
-    figs["on_time"] = _style(fig, "On-time rate (arrival within the window)", "% of stops",
-                             tickformat=".0%")  # fmt: skip
+    def target(fig: Figure, key: str) -> Figure:
+        return _target_line(fig, t.get(key), fmt_kpi(key, t.get(key), units))
 
-    fig = go.Figure(_line(x, s.get(cost_key, []), f"Cost per {dist}"))
-    _target_line(fig, t.get(cost_key), fmt_kpi(cost_key, t.get(cost_key)))
-    figs["cost"] = _style(fig, f"Cost per {'mile' if units == 'mi' else 'km'}",
-                          f"$ per {dist}", prefix="$")  # fmt: skip
-
-    fig = go.Figure([
-        _line(x, s.get("fleet_utilization", []), "Time on route / shift"),
-        _line(x, s.get("load_utilization", []), "Load / capacity", SECOND, "dot"),
-    ])  # fmt: skip
-    _target_line(fig, t.get("fleet_utilization"),
-                 fmt_kpi("fleet_utilization", t.get("fleet_utilization")))  # fmt: skip
-    figs["utilization"] = _style(fig, "Fleet and load utilization", "%", tickformat=".0%")
-
-    fig = go.Figure(_line(x, s.get("mpg", []), "MPG"))
-    _target_line(fig, t.get("mpg"), fmt_kpi("mpg", t.get("mpg")))
-    figs["fuel"] = _style(fig, "Fuel economy", "miles per US gallon")
-
-    fig = go.Figure(_line(x, s.get("planning_minutes", []), "Request → accepted"))
-    _target_line(fig, t.get("planning_minutes"),
-                 fmt_kpi("planning_minutes", t.get("planning_minutes")))  # fmt: skip
-    figs["planning"] = _style(fig, "Route-planning time", "minutes")
-
+    figs: dict[str, Figure] = {
+        "on_time": target(_style([_line(x, s.get("on_time_rate", []), "On time")],
+                                 "On-time rate (arrival within the window)", "% of stops",
+                                 tickformat=".0%"), "on_time_rate"),
+        "cost": target(_style([_line(x, s.get(cost_key, []), f"Cost per {dist}")],
+                              f"Cost per {'mile' if units == 'mi' else 'km'}", f"$ per {dist}",
+                              prefix="$"), cost_key),
+        "utilization": target(_style(
+            [_line(x, s.get("fleet_utilization", []), "Time on route / shift"),
+             _line(x, s.get("load_utilization", []), "Load / capacity", SECOND, "dot")],
+            "Fleet and load utilization", "%", tickformat=".0%"), "fleet_utilization"),
+        "fuel": target(_style([_line(x, s.get("mpg", []), "MPG")], "Fuel economy",
+                              "miles per US gallon"), "mpg"),
+        "planning": target(_style([_line(x, s.get("planning_minutes", []), "Request → accepted")],
+                                  "Route-planning time", "minutes"), "planning_minutes"),
+    }  # fmt: skip
     factor = 1 / KM_PER_MILE if units == "mi" else 1.0
     planned = [None if v is None else v * factor for v in s.get("km_planned", [])]
     actual = [None if v is None else v * factor for v in s.get("km", [])]
-    fig = go.Figure([
-        go.Bar(x=x, y=planned, name=f"Planned {dist}", marker_color="#c7d2fe"),
-        go.Bar(x=x, y=actual, name=f"Driven {dist}", marker_color=BRAND),
-        go.Scatter(x=x, y=s.get("eta_error_min", []), name="ETA error (min)", yaxis="y2",
-                   mode="lines", line={"color": "#f59e0b", "width": 2}),
-    ])  # fmt: skip
-    fig.update_layout(
-        barmode="group",
-        yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
-                "title": {"text": "ETA error, min"}, "rangemode": "tozero"},
+    eta = {"type": "scatter", "x": x, "y": s.get("eta_error_min", []), "name": "ETA error (min)",
+           "yaxis": "y2", "mode": "lines", "line": {"color": "#f59e0b", "width": 2}}  # fmt: skip
+    fig = _style(
+        [_bar(x, planned, f"Planned {dist}", "#c7d2fe"), _bar(x, actual, f"Driven {dist}", BRAND),
+         eta],
+        "Plan vs actual distance, and ETA error", dist,
     )  # fmt: skip
-    figs["plan_vs_actual"] = _style(fig, "Plan vs actual distance, and ETA error", dist)
+    fig["layout"]["barmode"] = "group"
+    fig["layout"]["yaxis2"] = {
+        "overlaying": "y",
+        "side": "right",
+        "showgrid": False,
+        "title": {"text": "ETA error, min"},
+        "rangemode": "tozero",
+    }
+    figs["plan_vs_actual"] = fig
 
     lateness = data.get("lateness", {})
     labels = [label for label, _ in LATENESS_BINS]
-    fig = go.Figure(
-        go.Bar(x=labels, y=[lateness.get(label, 0) for label in labels], name="Stops",
-               marker_color=["#16a34a", "#facc15", "#f59e0b", "#f97316", "#dc2626"])
+    fig = _style(
+        [_bar(labels, [lateness.get(label, 0) for label in labels], "Stops",
+              ["#16a34a", "#facc15", "#f59e0b", "#f97316", "#dc2626"])],
+        "Lateness of visited stops", "stops", hovermode="closest",
     )  # fmt: skip
-    figs["lateness"] = _style(fig, "Lateness of visited stops", "stops")
-    figs["lateness"].update_layout(hovermode="closest", showlegend=False)
-    figs["lateness"].update_xaxes(title={"text": "after the window's end"})
+    fig["layout"]["showlegend"] = False
+    fig["layout"]["xaxis"]["title"] = {"text": "after the window's end"}
+    figs["lateness"] = fig
 
     reasons = data.get("reasons", [])
-    fig = go.Figure()
+    traces = []
     for status, colour in (("failed", "#dc2626"), ("cancelled", "#94a3b8")):
         rows = [r for r in reasons if r["status"] == status]
-        fig.add_trace(go.Bar(
-            # Reasons are typed by drivers; plotly reads tick labels as HTML-ish text.
-            y=[escape_text(r["reason"].replace("_", " ")) for r in rows],
-            x=[r["orders"] for r in rows],
-            name=status.capitalize(), orientation="h", marker_color=colour,
-        ))  # fmt: skip
-    figs["reasons"] = _style(fig, "Failed and cancelled deliveries by reason", "")
-    figs["reasons"].update_layout(hovermode="closest", barmode="stack")
-    figs["reasons"].update_xaxes(
-        title={"text": "orders"}, showgrid=True, gridcolor=GRID, type="linear", nticks=None
-    )
-    figs["reasons"].update_yaxes(rangemode="normal", autorange="reversed")
+        # Reasons are typed by drivers; plotly reads tick labels as HTML-ish text.
+        traces.append(_bar([r["orders"] for r in rows],
+                           [escape_text(r["reason"].replace("_", " ")) for r in rows],
+                           status.capitalize(), colour, orientation="h"))  # fmt: skip
+    fig = _style(traces, "Failed and cancelled deliveries by reason", "", hovermode="closest")
+    fig["layout"]["barmode"] = "stack"
+    fig["layout"]["xaxis"] = {"title": {"text": "orders"}, "showgrid": True, "gridcolor": GRID,
+                              "type": "linear", "automargin": True}  # fmt: skip
+    fig["layout"]["yaxis"].update(rangemode="normal", autorange="reversed", type="category")
+    figs["reasons"] = fig
     return [figs[key] for key, _ in CHARTS]
 
 
@@ -607,7 +632,7 @@ def create_chart_card(key: str, title: str) -> html.Section:
             ),  # fmt: skip
             dcc.Graph(
                 id=chart_id(key),
-                figure=_style(go.Figure(), title, ""),
+                figure=_style([], title, ""),
                 config={"displaylogo": False, "responsive": True},
                 className="chart",
             ),

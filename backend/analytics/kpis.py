@@ -60,14 +60,12 @@ class Measures:
 
     def add(self, other: Measures) -> Measures:
         """Add `other` into this one (returns self)."""
-        for f in fields(self):
-            value = getattr(other, f.name)
-            if isinstance(value, dict):
-                mine = getattr(self, f.name)
-                for key, n in value.items():
-                    mine[key] = mine.get(key, 0) + n
-            else:
-                setattr(self, f.name, getattr(self, f.name) + value)
+        for name in _NUMBERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in _REASONS:
+            mine = getattr(self, name)
+            for key, n in getattr(other, name).items():
+                mine[key] = mine.get(key, 0) + n
         return self
 
     @classmethod
@@ -101,6 +99,10 @@ class Measures:
             else:
                 values[f.name] = value
         return cls(**values)
+
+
+_REASONS = tuple(f.name for f in fields(Measures) if f.name.endswith("_reasons"))
+_NUMBERS = tuple(f.name for f in fields(Measures) if f.name not in _REASONS)
 
 
 def _is_count(value: object) -> bool:

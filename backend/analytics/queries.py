@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from backend.analytics.aggregates import ROUTE_MEASURES, order_daily, performance, route_daily
 from backend.analytics.kpis import Measures
-from backend.analytics.sql import minutes_between
+from backend.analytics.sql import minutes_between, period_of
 from backend.db.models import ROUTES_DRIVEN, Depot, Order, Route, RouteStop, User, Vehicle
 
 Grain = Literal["day", "week", "month"]
@@ -78,15 +78,26 @@ def measures_by(
     date_from: date,
     date_to: date,
     depot_ids: frozenset[int] | None,
+    grain: Grain = "day",
 ) -> dict[tuple[Any, ...], Measures]:
     """Measures per distinct value of `keys` (of day, depot_id, vehicle_id, driver_id).
 
-    Three grouped queries, one per aggregate. Orders and optimization requests are not per
-    driver, so grouping by driver_id reads the route aggregate only.
+    Three grouped queries, one per aggregate; with a week or month `grain` the "day" key is the
+    first day of its period, so the database adds the days up. Orders and optimization
+    requests are not per driver, so grouping by driver_id reads the route aggregate only.
     """
     out: dict[tuple[Any, ...], Measures] = defaultdict(Measures)
+
+    def key_columns(table: Any) -> list[Any]:
+        return [
+            period_of(table.c.day, literal(grain)).label("day")
+            if k == "day" and grain != "day"
+            else table.c[k]
+            for k in keys
+        ]
+
     rd = route_daily
-    cols = [rd.c[k] for k in keys]
+    cols = key_columns(rd)
     stmt = (
         select(*cols, *(func.sum(rd.c[m]) for m in ROUTE_MEASURES))
         .where(*_where(rd, date_from, date_to, depot_ids))
@@ -99,7 +110,7 @@ def measures_by(
     if "driver_id" in keys:
         return dict(out)
     od = order_daily
-    cols = [od.c[k] for k in keys]
+    cols = key_columns(od)
     stmt = (
         select(*cols, od.c.status, od.c.reason, func.sum(od.c.orders))
         .where(*_where(od, date_from, date_to, depot_ids))
@@ -119,7 +130,7 @@ def measures_by(
             label = reason or "unknown"
             m.cancelled_reasons[label] = m.cancelled_reasons.get(label, 0) + n
     pv = performance
-    cols = [pv.c[k] for k in keys]
+    cols = key_columns(pv)
     stmt = (
         select(
             *cols,
@@ -172,8 +183,9 @@ def _periods(
         starts.setdefault(period_start(day, grain), Measures())
         day += timedelta(days=1)
     for day, m in by_day.items():
-        if date_from <= day <= date_to:
-            starts[period_start(day, grain)].add(m)
+        start = period_start(day, grain)
+        if start in starts:
+            starts[start].add(m)
     return [Period(start, starts[start]) for start in sorted(starts)]
 
 
@@ -236,7 +248,12 @@ def get_breakdown(
     _check_range(date_from, date_to)
     column = _KEY_COLUMN[dimension]
     rows = measures_by(
-        session, keys=(column, "day"), date_from=date_from, date_to=date_to, depot_ids=depot_ids
+        session,
+        keys=(column, "day"),
+        date_from=date_from,
+        date_to=date_to,
+        depot_ids=depot_ids,
+        grain=grain,
     )
     per_key: dict[int, dict[date, Measures]] = defaultdict(dict)
     for (key, day), m in rows.items():
@@ -309,13 +326,26 @@ def list_drill_routes(
     if dimension is not None and key is not None:
         column = {"depot": Route.depot_id, "vehicle": Route.vehicle_id, "driver": Route.driver_id}
         conditions.append(column[dimension].is_(None) if key == 0 else column[dimension] == key)
-    routes = (
-        select(Route.id)
+    timed = and_(Route.actual_start_at.is_not(None), Route.actual_end_at.is_not(None))
+    actual_min = case((timed, minutes_between(Route.actual_start_at, Route.actual_end_at)))
+    driver = case((User.display_name != "", User.display_name), else_=User.username)
+    # Two queries: the routes (an index range, limited), then their stops by route id, so the
+    # stops table is read through its (route_id, sequence) index, never scanned.
+    routes = session.execute(
+        select(
+            Route.id, Route.service_date, Depot.name, Vehicle.name, driver, Route.status,
+            Route.planned_distance_km, Route.actual_distance_km, Route.planned_duration_min,
+            actual_min,
+        )
+        .join(Depot, Depot.id == Route.depot_id)
+        .join(Vehicle, Vehicle.id == Route.vehicle_id)
+        .outerjoin(User, User.id == Route.driver_id)
         .where(*conditions)
         .order_by(Route.service_date.desc(), Route.id.desc())
         .limit(limit)
-        .subquery("picked")
-    )
+    ).all()  # fmt: skip
+    if not routes:
+        return []
     delivery = RouteStop.kind == "delivery"
     arrived = RouteStop.actual_arrival_at.is_not(None)
     visited = and_(delivery, Order.status.in_(("delivered", "failed")), arrived)
@@ -325,51 +355,39 @@ def list_drill_routes(
              func.abs(minutes_between(RouteStop.planned_arrival_at, RouteStop.actual_arrival_at))),
         )
     )  # fmt: skip
-    stops = (
-        select(
-            RouteStop.route_id.label("route_id"),
-            func.sum(case((delivery, 1), else_=0)).label("stops"),
-            func.sum(case((visited, 1), else_=0)).label("visited"),
-            func.sum(case((and_(visited, RouteStop.actual_arrival_at <= Order.window_end), 1),
-                          else_=0)).label("on_time"),
-            func.sum(case((and_(visited, Order.status == "failed"), 1), else_=0)).label("failed"),
-            eta.label("eta"),
+    stops = {
+        int(row[0]): row[1:]
+        for row in session.execute(
+            select(
+                RouteStop.route_id,
+                func.sum(case((delivery, 1), else_=0)),
+                func.sum(case((visited, 1), else_=0)),
+                func.sum(case((and_(visited, RouteStop.actual_arrival_at <= Order.window_end), 1),
+                              else_=0)),
+                func.sum(case((and_(visited, Order.status == "failed"), 1), else_=0)),
+                eta,
+            )
+            .outerjoin(Order, Order.id == RouteStop.order_id)
+            .where(RouteStop.route_id.in_([int(r[0]) for r in routes]))
+            .group_by(RouteStop.route_id)
         )
-        .join(routes, routes.c.id == RouteStop.route_id)
-        .outerjoin(Order, Order.id == RouteStop.order_id)
-        .group_by(RouteStop.route_id)
-        .subquery("s")
-    )  # fmt: skip
-    timed = and_(Route.actual_start_at.is_not(None), Route.actual_end_at.is_not(None))
-    actual_min = case((timed, minutes_between(Route.actual_start_at, Route.actual_end_at)))
-    driver = case((User.display_name != "", User.display_name), else_=User.username)
-    stmt = (
-        select(
-            Route.id, Route.service_date, Depot.name, Vehicle.name, driver, Route.status,
-            stops.c.stops, stops.c.visited, stops.c.on_time, stops.c.failed,
-            Route.planned_distance_km, Route.actual_distance_km, Route.planned_duration_min,
-            actual_min, stops.c.eta,
-        )
-        .join(routes, routes.c.id == Route.id)
-        .join(Depot, Depot.id == Route.depot_id)
-        .join(Vehicle, Vehicle.id == Route.vehicle_id)
-        .outerjoin(User, User.id == Route.driver_id)
-        .outerjoin(stops, stops.c.route_id == Route.id)
-        .order_by(Route.service_date.desc(), Route.id.desc())
-    )  # fmt: skip
-    return [
-        DrillRoute(
-            route_id=int(r[0]), day=r[1], depot=str(r[2]), vehicle=str(r[3]),
-            driver=str(r[4] or ""), status=str(r[5]), stops=int(r[6] or 0),
-            visited=int(r[7] or 0), on_time=int(r[8] or 0), failed=int(r[9] or 0),
-            planned_km=float(r[10] or 0.0),
-            actual_km=None if r[11] is None else float(r[11]),
-            planned_min=float(r[12] or 0.0),
-            actual_min=None if r[13] is None else float(r[13]),
-            eta_error_min=None if r[14] is None else float(r[14]),
-        )
-        for r in session.execute(stmt)
-    ]  # fmt: skip
+    }  # fmt: skip
+    out = []
+    for r in routes:
+        n_stops, n_visited, n_on_time, n_failed, eta_min = stops.get(int(r[0]), (0, 0, 0, 0, None))
+        out.append(
+            DrillRoute(
+                route_id=int(r[0]), day=r[1], depot=str(r[2]), vehicle=str(r[3]),
+                driver=str(r[4] or ""), status=str(r[5]), stops=int(n_stops or 0),
+                visited=int(n_visited or 0), on_time=int(n_on_time or 0),
+                failed=int(n_failed or 0), planned_km=float(r[6] or 0.0),
+                actual_km=None if r[7] is None else float(r[7]),
+                planned_min=float(r[8] or 0.0),
+                actual_min=None if r[9] is None else float(r[9]),
+                eta_error_min=None if eta_min is None else float(eta_min),
+            )
+        )  # fmt: skip
+    return out
 
 
 def list_drill_orders(

@@ -43,7 +43,7 @@ class RetentionPolicy:
     track_days: int = 365
     interval_s: float = 30.0
     heading_change_deg: float = 15.0
-    batch_size: int = 2000
+    batch_size: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Any) -> RetentionPolicy:

@@ -100,3 +100,39 @@ def _time_sqlite(element: time_minutes, compiler: Any, **kw: Any) -> str:
 def _time_postgres(element: time_minutes, compiler: Any, **kw: Any) -> str:
     (t,) = (compiler.process(c, **kw) for c in element.clauses)
     return f"(EXTRACT(HOUR FROM {t}) * 60 + EXTRACT(MINUTE FROM {t}))"
+
+
+PERIOD_GRAINS = ("day", "week", "month")
+
+
+class period_of(FunctionElement[Any]):  # noqa: N801
+    """period_of(day, 'day'|'week'|'month'): the first day of its period (weeks start Monday)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "period_of"
+
+
+def _period_parts(element: period_of, compiler: Any, **kw: Any) -> tuple[str, str]:
+    day, grain = list(element.clauses)
+    if grain.value not in PERIOD_GRAINS:
+        raise ValueError(f"period_of grain {grain.value!r} must be one of {PERIOD_GRAINS}")
+    return compiler.process(day, **kw), str(grain.value)
+
+
+@compiles(period_of, "sqlite")
+def _period_sqlite(element: period_of, compiler: Any, **kw: Any) -> str:
+    day, grain = _period_parts(element, compiler, **kw)
+    if grain == "week":
+        return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+    if grain == "month":
+        return f"date({day}, 'start of month')"
+    return f"date({day})"
+
+
+@compiles(period_of, "postgresql")
+def _period_postgres(element: period_of, compiler: Any, **kw: Any) -> str:
+    day, grain = _period_parts(element, compiler, **kw)
+    if grain == "day":
+        return f"CAST({day} AS DATE)"
+    return f"CAST(date_trunc('{grain}', {day}) AS DATE)"

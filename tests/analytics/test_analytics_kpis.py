@@ -175,3 +175,17 @@ def test_targets_are_the_original_design_values() -> None:
     assert targets.for_kpi("planning_minutes") == 1.0
     assert targets.for_kpi("l_per_100km") == pytest.approx(235.2146 / 7.8, rel=1e-4)
     assert targets.for_kpi("distance_km") is None
+
+
+@pytest.mark.parametrize("grain", ["week", "month"])
+def test_database_periods_match_python_periods(database, handmade: Handmade, grain) -> None:
+    """Weeks (from Monday) and months summed by the database start where period_start says."""
+    from backend.analytics.queries import period_start
+
+    with database.session() as session:
+        rows = measures_by(
+            session, keys=("day",), date_from=DAY - timedelta(days=40), date_to=DAY,
+            depot_ids=None, grain=grain,
+        )  # fmt: skip
+    assert list(rows) == [(period_start(DAY, grain),)]
+    assert rows[(period_start(DAY, grain),)].km == pytest.approx(150.0)

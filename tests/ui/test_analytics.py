@@ -129,12 +129,17 @@ def test_every_time_chart_has_title_units_and_target_line() -> None:
     }  # fmt: skip
     figures = dict(zip([k for k, _ in CHARTS], create_figures(data), strict=True))
     for key in ("on_time", "cost", "utilization", "fuel", "planning"):
-        fig = figures[key]
-        assert fig.layout.title.text and fig.layout.yaxis.title.text
-        (line,) = fig.layout.shapes
-        assert line.line.dash == "dash"
-    assert figures["on_time"].layout.shapes[0].y0 == 0.98
-    assert figures["reasons"].data[0].y == ("&lt;b&gt;x&lt;/b&gt;",)
+        layout = figures[key]["layout"]
+        assert layout["title"]["text"] and layout["yaxis"]["title"]["text"]
+        (line,) = layout["shapes"]
+        assert line["line"]["dash"] == "dash"
+        assert layout["annotations"][0]["text"].startswith("target ")
+    assert figures["on_time"]["layout"]["shapes"][0]["y0"] == 0.98
+    assert figures["reasons"]["data"][0]["y"] == ["&lt;b&gt;x&lt;/b&gt;"]
+    import plotly.graph_objects as go
+
+    for fig in figures.values():  # every dict is a valid plotly figure
+        go.Figure(fig)
 
 
 # --- the callbacks in a request, as Dash runs them ----------------------------------------------
