@@ -18,7 +18,7 @@ from backend.planning.submit import submit_plan
 from backend.runtime import Runtime, runtime_of
 from callbacks._common import db_session, parse_date, require_principal, triggered_id
 from components import ids
-from components.dispatch import routes_geojson
+from components.dispatch import plan_routes_geojson
 from components.filters import depot_options
 from components.optimize import create_plan_summary, progress_figures
 
@@ -171,7 +171,7 @@ def show_result(result: dict[str, Any] | None, day_value: str | None) -> tuple[A
     return (
         summary,
         _message("Plan ready: review it and accept it to dispatch.", "ok"),
-        routes_geojson(lines),
+        plan_routes_geojson(lines),
     )
 
 
@@ -204,7 +204,7 @@ def accept(
         f"Plan accepted: {len(accepted.route_ids)} routes, "
         f"{accepted.orders_planned} orders planned. Drivers are notified."
     )
-    return _message(text, "ok"), routes_geojson(lines)
+    return _message(text, "ok"), plan_routes_geojson(lines)
 
 
 def _message(text: str, tone: str) -> html.Div:

@@ -18,6 +18,7 @@ from backend.db.queries.dispatch import (
     DepotMarker,
     DispatchKpis,
     OrderMarker,
+    RouteLine,
     RouteRow,
     StopRow,
     StopState,
@@ -298,6 +299,27 @@ def routes_geojson(routes: Sequence[RouteRow]) -> dict[str, Any]:
                 }
             )
     return _collection(features)
+
+
+def plan_routes_geojson(lines: Sequence[RouteLine]) -> dict[str, Any]:
+    """A plan's routes (a proposal, or a stored plan): nothing driven, one colour each."""
+    return routes_geojson(
+        [
+            RouteRow(
+                id=line.id,
+                index=index,
+                vehicle_id=line.vehicle_id,
+                vehicle_name=line.vehicle_name,
+                status=line.status,
+                points=line.points,
+                driven_points=0,
+                planned_km=0.0,
+                actual_km=None,
+                depot_id=0,
+            )
+            for index, line in enumerate(lines)
+        ]
+    )
 
 
 def map_viewport(depots: Sequence[DepotMarker]) -> dict[str, Any] | None:

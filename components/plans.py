@@ -10,7 +10,7 @@ from dash import html
 
 from backend.db.queries.plans import PlanDetail, PlanRow, PlanSummary
 from components import ids
-from components.dispatch import JS_NAMESPACE, routes_geojson
+from components.dispatch import JS_NAMESPACE, plan_routes_geojson
 from components.ui import create_empty_state, create_kpi_card, create_kpi_row, fmt_number
 
 ROUTE_STYLE = {"variable": f"{JS_NAMESPACE}.routeStyle"}
@@ -160,7 +160,7 @@ def _plan_map(detail: PlanDetail, index: int) -> html.Div:
                 id={"type": ids.PLANS_COMPARE_MAP, "index": index},
                 bounds=_bounds(detail),
                 className="compare-map",
-                children=[dl.GeoJSON(data=routes_geojson(detail.routes), style=ROUTE_STYLE)],
+                children=[dl.GeoJSON(data=plan_routes_geojson(detail.routes), style=ROUTE_STYLE)],
             ),
         ],
     )

@@ -85,8 +85,10 @@ def test_optimize_then_accept_from_the_panel(panel) -> None:
         assert result["status"] == "completed" and result["orders"] == 12
         summary, _, routes = show_result(result, DAY.isoformat())
         assert "Proposed plan" in str(summary) and "Every order is planned" in str(summary)
+        # The proposal is drawn as tentative lines, nothing of them driven yet.
         assert routes["features"] and all(
-            f["properties"]["status"] == "proposed" for f in routes["features"]
+            f["properties"]["tentative"] and f["properties"]["driven"] is False
+            for f in routes["features"]
         )
         note, active = accept(1, result, DAY.isoformat(), runtime)
         assert "Plan accepted" in str(note) and active["features"]
