@@ -43,6 +43,7 @@ from components.analytics import (
     CSV_TARGETS,
     DRILL_ORDER_COLUMNS,
     DRILL_ROUTE_COLUMNS,
+    FILTERS_STORE,
     GRAINS,
     TAB_DIMENSION,
     TABLE_TITLES,
@@ -62,6 +63,7 @@ from components.analytics import (
     parse_search,
     table_csv,
     to_csv,
+    view_filters,
     view_to_search,
 )
 from components.filters import depot_options
@@ -154,7 +156,7 @@ def write_url(
     return search
 
 
-def sync_view(search: Any, current: Any) -> tuple[dict[str, Any], Any]:
+def sync_view(search: Any, current: Any) -> tuple[Any, Any, Any]:
     """The view store from the query string write_url (or the back button) just set.
 
     The location also reports the search it was loaded with; that view is the layout's own
@@ -166,7 +168,9 @@ def sync_view(search: Any, current: Any) -> tuple[dict[str, Any], Any]:
     view, problems = parse_search(search)
     if view == current:
         raise dash.exceptions.PreventUpdate
-    return view, create_url_message(problems)
+    same_filters = isinstance(current, Mapping) and view_filters(view) == view_filters(current)
+    filters = no_update if same_filters else view_filters(view)
+    return view, filters, create_url_message(problems)
 
 
 def _chart_drill(chart: str, data: Any) -> str | None:
@@ -382,7 +386,7 @@ def register(app: dash.Dash) -> None:
     figures = [Output(chart_id(key), "figure") for key, _ in CHARTS]
     app.callback(
         Output(ids.ANALYTICS_DEPOT, "options"),
-        Input(ids.ANALYTICS_VIEW, "data"),
+        Input(FILTERS_STORE, "data"),
     )(set_depot_options)
     app.callback(
         Output(ids.ANALYTICS_URL, "search"),
@@ -400,6 +404,7 @@ def register(app: dash.Dash) -> None:
     )(write_url)
     app.callback(
         Output(ids.ANALYTICS_VIEW, "data"),
+        Output(FILTERS_STORE, "data"),
         Output(ids.ANALYTICS_MESSAGE, "children"),
         Input(ids.ANALYTICS_URL, "search"),
         State(ids.ANALYTICS_VIEW, "data"),
@@ -410,13 +415,13 @@ def register(app: dash.Dash) -> None:
         *figures,
         Output(ids.ANALYTICS_DATES, "start_date"),
         Output(ids.ANALYTICS_DATES, "end_date"),
-        Input(ids.ANALYTICS_VIEW, "data"),
+        Input(FILTERS_STORE, "data"),
     )(draw_overview)
     app.callback(
         Output(ids.ANALYTICS_TABLE, "data"),
         Output(ids.ANALYTICS_TABLE, "columns"),
         Output(ids.ANALYTICS_TABLE_TITLE, "children"),
-        Input(ids.ANALYTICS_VIEW, "data"),
+        Input(FILTERS_STORE, "data"),
     )(draw_breakdown)
     app.callback(
         Output(ids.ANALYTICS_DRILL_TITLE, "children"),

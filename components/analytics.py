@@ -600,6 +600,16 @@ def table_csv(columns: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, 
     )
 
 
+# The view without its drill-down: what the cards, charts and tables depend on, so that a
+# drill-down click redraws only the drill-down card.
+FILTERS_STORE = f"{ids.ANALYTICS_VIEW}-filters"
+
+
+def view_filters(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The view less its drill-down."""
+    return {k: v for k, v in view.items() if k != "drill"}
+
+
 def chart_id(key: str) -> str:
     """The id of chart `key` (analytics-chart-on-time)."""
     return f"{ids.ANALYTICS_CHART}-{key.replace('_', '-')}"

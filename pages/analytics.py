@@ -13,6 +13,7 @@ from components.analytics import (
     CHARTS,
     DRILL_ORDER_COLUMNS,
     DRILL_ROUTE_COLUMNS,
+    FILTERS_STORE,
     GRAINS,
     TABLE_TITLES,
     create_chart_card,
@@ -20,6 +21,7 @@ from components.analytics import (
     create_url_message,
     csv_button,
     parse_view,
+    view_filters,
 )
 from components.ui import create_card, create_field, create_loading, create_page_header
 
@@ -65,6 +67,7 @@ def layout(**params: object) -> html.Div:
         children=[
             dcc.Location(id=ids.ANALYTICS_URL, refresh=False),
             dcc.Store(id=ids.ANALYTICS_VIEW, data=view),
+            dcc.Store(id=FILTERS_STORE, data=view_filters(view)),
             dcc.Download(id=ids.ANALYTICS_DOWNLOAD),
             create_page_header(
                 "Analytics",

@@ -237,3 +237,21 @@ def test_forged_views_get_a_400(as_user, view) -> None:
     as_user("manager")
     with pytest.raises(InvalidInput):
         analytics.draw_breakdown(view)
+
+
+def test_a_drill_down_click_redraws_only_the_drill_down(as_user) -> None:
+    """The URL's view reaches the stores; a new drill leaves the filters (cards, charts) be."""
+    from callbacks import analytics
+
+    as_user("manager")
+    current = {**default_view(), "from": "2026-11-01", "to": "2026-11-26"}
+    view, filters, message = analytics.sync_view(
+        view_to_search({**current, "drill": "vehicle:3"}), current
+    )
+    assert view["drill"] == "vehicle:3" and filters is dash.no_update and message is None
+    _, filters, _ = analytics.sync_view(view_to_search({**current, "grain": "week"}), current)
+    assert filters["grain"] == "week" and "drill" not in filters
+    with pytest.raises(dash.exceptions.PreventUpdate):
+        analytics.sync_view(view_to_search(current), current)
+    _, _, message = analytics.sync_view("?grain=hour", current)
+    assert "grain" in text(message)
