@@ -65,33 +65,100 @@ def as_user(app_and_sample):
         ctx.pop()
 
 
+def _depots_of_orders(order_ids) -> set[int]:
+    from sqlalchemy import select
+
+    from backend.db.models import Order
+    from callbacks._common import db_session
+
+    with db_session() as session:
+        return set(session.scalars(select(Order.depot_id).where(Order.id.in_(order_ids))))
+
+
+def _dispatch_view(dispatch) -> dict:
+    """Everything the Dispatch callbacks show the current user for the sample's today."""
+    depots, depot_options = dispatch.load_depots(None)
+    # Opened without a date: today in the depots' zone, set on the date picker too.
+    stops, vehicles, _hideout, routes, orders, rows, kpis, pool, viewport, day = dispatch.load_day(
+        None
+    )
+    figure, pages = dispatch.load_timeline(rows, "0", day)
+    details = dispatch.load_stop_details(rows, day)
+    return {
+        "day": day,
+        "depots": [f["properties"]["id"] for f in depots["features"]],
+        "depot_options": {o["label"] for o in depot_options},
+        "vehicles": {f["properties"]["name"] for f in vehicles["features"]},
+        "rows": {r["name"] for r in rows},
+        "row_depots": {r["depot"] for r in rows},
+        "stop_vehicles": {f["properties"]["vehicle_id"] for f in stops["features"]},
+        "stop_ids": {str(f["properties"]["stop_id"]) for f in stops["features"]},
+        "route_ids": {f["properties"]["route_id"] for f in routes["features"]},
+        "unassigned": {f["properties"]["id"] for f in orders["features"]},
+        "kpis": kpis,
+        "pool": pool,
+        "viewport": viewport,
+        "timeline": set(figure.data[0].y) if figure.data else set(),
+        "pages": pages,
+        "details": set(details["rows"]),
+    }
+
+
 def test_dispatch_callbacks_scoped_to_the_dispatchers_depot(as_user) -> None:
     from callbacks import dispatch
 
     sample = as_user("dispatcher", depot_ids=[1])
-    day = dispatch.set_today(None)
-    assert day == sample.today.isoformat()
-    depots, viewport = dispatch.load_depots(None)
-    assert [f["properties"]["id"] for f in depots["features"]] == [sample.north_id]
-    assert viewport["zoom"] > 0
-    orders, kpis, bounds = dispatch.load_orders(day)
-    assert len(orders["features"]) == sample.today_orders_north
-    assert "bounds" in bounds and by_class(kpis, "kpi")
-    vehicles, listing = dispatch.load_vehicles(day)
-    assert {f["properties"]["name"] for f in vehicles["features"]} == {"VAN-1", "VAN-2", "TRK-1"}
-    assert len(by_class(listing, "vehicle-row")) == 3
-    routes = dispatch.load_routes(day)
-    assert len(routes["features"]) == 1
-    with pytest.raises(dash.exceptions.PreventUpdate):
-        dispatch.load_orders(None)
+    assert sample.north_id == 1
+    north = _dispatch_view(dispatch)
+    assert north["day"] == sample.today.isoformat()
+    assert north["depots"] == [sample.north_id] and north["depot_options"] == {"North depot"}
+    assert north["vehicles"] == north["rows"] == {"VAN-1", "VAN-2", "TRK-1"}
+    assert north["row_depots"] == {sample.north_id}
+    # VAN-1's route of five stops, their cards, and the timeline of that one vehicle.
+    assert north["route_ids"] == {sample.route_id}
+    assert north["stop_vehicles"] == {sample.vehicle_ids["VAN-1"]}
+    assert len(north["stop_ids"]) == 5 and north["details"] == north["stop_ids"]
+    assert north["timeline"] == {"VAN-1"} and north["pages"][0]["label"] == "Vehicles 1–1 of 1"
+    # The orders no route serves are the north depot's only.
+    assert north["unassigned"] and _depots_of_orders(north["unassigned"]) == {sample.north_id}
+    assert by_class(north["kpis"], "kpi") and "orders without a route" in text(north["pool"])
+    assert "bounds" in north["viewport"]
+
+    # The dispatcher of the other depot sees none of it.
+    as_user("dispatcher", depot_ids=[sample.south_id])
+    south = _dispatch_view(dispatch)
+    assert south["depots"] == [sample.south_id] and south["depot_options"] == {"South depot"}
+    assert south["vehicles"] == south["rows"] == {"VAN-3"}
+    assert south["row_depots"] == {sample.south_id}
+    assert not south["route_ids"] and not south["stop_ids"] and not south["details"]
+    assert south["unassigned"] and _depots_of_orders(south["unassigned"]) == {sample.south_id}
+    assert "VAN-1" not in south["timeline"]
+
+    # A manager sees every depot.
+    as_user("manager")
+    everything = _dispatch_view(dispatch)
+    assert set(everything["depots"]) == {sample.north_id, sample.south_id}
+    assert everything["depot_options"] == {"North depot", "South depot"}
+    assert everything["vehicles"] == everything["rows"] == set(sample.vehicle_ids)
+    assert everything["route_ids"] == {sample.route_id}
+    assert everything["stop_ids"] == north["stop_ids"] == everything["details"]
+    assert everything["unassigned"] == north["unassigned"] | south["unassigned"]
 
 
 def test_drivers_cannot_run_dispatch_callbacks(as_user) -> None:
     from callbacks import dispatch
 
     as_user("driver", depot_ids=[1], vehicle_id=1)
-    with pytest.raises(dash.exceptions.PreventUpdate):
-        dispatch.load_vehicles("2026-11-27")
+    day = "2026-11-27"
+    for call in (
+        lambda: dispatch.load_depots(None),
+        lambda: dispatch.load_day(day),
+        lambda: dispatch.load_alerts(None),
+        lambda: dispatch.load_timeline([], "0", day),
+        lambda: dispatch.load_stop_details([], day),
+    ):
+        with pytest.raises(dash.exceptions.PreventUpdate):
+            call()
 
 
 def test_orders_page_filters_and_pages(as_user) -> None:
