@@ -1,0 +1,39 @@
+"""Migration 0003: the aggregates have exactly the columns backend.analytics reads, a unique key
+(materialized views on PostgreSQL), and the migration goes down and up again."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from backend.analytics.aggregates import AGGREGATES
+from backend.analytics.retention import retention_state
+
+
+def test_aggregates_match_their_tables(database) -> None:
+    """Column names per aggregate as declared; a unique index on the key; the watermark table."""
+    inspector = inspect(database.engine)
+    for aggregate in AGGREGATES:
+        columns = [c["name"] for c in inspector.get_columns(aggregate.name)]
+        assert columns == [c.name for c in aggregate.table.columns], aggregate.name
+        indexes = {i["name"]: i for i in inspector.get_indexes(aggregate.name)}
+        key = indexes[f"ix_{aggregate.name}_key"]
+        assert key["unique"] and tuple(key["column_names"]) == aggregate.keys
+    assert retention_state.name in inspector.get_table_names()
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.connect() as conn:
+            views = set(conn.execute(text("SELECT matviewname FROM pg_matviews")).scalars())
+        assert {a.name for a in AGGREGATES} <= views
+
+
+def test_downgrade_and_upgrade(database) -> None:
+    """0003 down drops the aggregates and the watermark table; up brings them back (SQLite: the
+    PostgreSQL database is shared by the session's tests)."""
+    if database.engine.dialect.name != "sqlite":
+        return
+    from backend.db.migrate import downgrade, upgrade
+
+    downgrade(database.engine, "0002")
+    names = set(inspect(database.engine).get_table_names())
+    assert not names & {a.name for a in AGGREGATES} and retention_state.name not in names
+    upgrade(database.engine)
+    assert {a.name for a in AGGREGATES} <= set(inspect(database.engine).get_table_names())
