@@ -16,14 +16,16 @@ import dash
 from dash import Input, Output, State, no_update
 
 from backend.analytics.aggregates import refresh_aggregates
-from backend.analytics.kpis import KPIS, LATENESS_BINS, Targets
+from backend.analytics.kpis import KPIS, LATENESS_BINS, Measures, Targets
 from backend.analytics.queries import (
     effective_depots,
     get_breakdown,
     get_overview,
     list_drill_orders,
     list_drill_routes,
+    measures_by,
     period_start,
+    previous_range,
 )
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
@@ -45,6 +47,8 @@ from components.analytics import (
     DRILL_ROUTE_COLUMNS,
     FILTERS_STORE,
     GRAINS,
+    SCORECARD_ID,
+    SCORECARD_KPIS,
     TAB_DIMENSION,
     TABLE_TITLES,
     TABS,
@@ -341,9 +345,35 @@ def _period_end(start: date, grain: str) -> date:
     return start
 
 
+def scorecard_data(view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The drilled driver's, vehicle's or depot's cards over the range (none for a period)."""
+    drill = parse_drill(view["drill"])
+    if not drill or drill[0] == "period":
+        return []
+    principal = require_principal(*ROLES)
+    scope = effective_depots(principal.depot_ids, view["depots"])
+    dimension, key = drill[0], int(drill[1])
+    column = {"depot": "depot_id", "vehicle": "vehicle_id", "driver": "driver_id"}[dimension]
+    targets = Targets.from_settings(current_runtime().settings).as_dict()
+    with db_session() as session:
+        date_from, date_to = _range(session, view, principal.depot_ids)
+        prev_from, prev_to = previous_range(date_from, date_to)
+        now, before = (
+            measures_by(session, keys=(column,), date_from=a, date_to=b, depot_ids=scope)
+            for a, b in ((date_from, date_to), (prev_from, prev_to))
+        )
+    current = now.get((key,))
+    if current is None:
+        return []
+    previous = before.get((key,)) or Measures()
+    return kpi_cards_data(current, previous, targets, view["units"], SCORECARD_KPIS[dimension])
+
+
 def draw_drill(view: Any) -> tuple[Any, ...]:
-    """The drill-down card: title, routes (plan vs actual) and failed/cancelled orders."""
-    return drill_data(check_view(view))
+    """The drill-down card: scorecard, title, routes (plan vs actual), failed/cancelled orders."""
+    checked = check_view(view)
+    cards = scorecard_data(checked)
+    return *drill_data(checked), create_kpi_cards(cards) if cards else None
 
 
 def download_csv(view: Any, *clicks: Any) -> Any:
@@ -427,6 +457,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.ANALYTICS_DRILL_TITLE, "children"),
         Output(ids.ANALYTICS_DRILL_ROUTES, "data"),
         Output(ids.ANALYTICS_DRILL_ORDERS, "data"),
+        Output(SCORECARD_ID, "children"),
         Input(ids.ANALYTICS_VIEW, "data"),
     )(draw_drill)
     app.callback(

@@ -218,13 +218,29 @@ CARD_KPIS = (
 )  # fmt: skip
 
 
+# A scorecard's cards when the drill-down is one driver, vehicle or depot.
+SCORECARD_KPIS = {
+    "driver": ("on_time_rate", "stops_per_hour", "distance_per_stop", "failed_rate",
+               "eta_error_min", "distance_km", "driving_hours"),
+    "vehicle": ("fleet_utilization", "load_utilization", "cost_per_mile", "cost_per_km",
+                "distance_km", "fuel_l", "mpg", "l_per_100km", "incidents"),
+    "depot": ("on_time_rate", "cost_per_mile", "cost_per_km", "fleet_utilization", "mpg",
+              "planning_minutes", "failed", "cancelled"),
+}  # fmt: skip
+SCORECARD_ID = f"{ids.ANALYTICS_DRILL}-scorecard"
+
+
 def kpi_cards_data(
-    current: Measures, previous: Measures, targets: Mapping[str, float], units: str
+    current: Measures,
+    previous: Measures,
+    targets: Mapping[str, float],
+    units: str,
+    keys: Sequence[str] = CARD_KPIS,
 ) -> list[dict[str, Any]]:
     """Each card's label, value, change against the previous period and target, as JSON."""
     now, before = kpi_values(current), kpi_values(previous)
     cards = []
-    for key in CARD_KPIS:
+    for key in keys:
         if key == ("cost_per_km" if units == "mi" else "cost_per_mile"):
             continue  # the other unit's cost shows in the cost card's hint
         kpi = KPI_BY_KEY[key]

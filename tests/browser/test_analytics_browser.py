@@ -63,6 +63,8 @@ def test_overview_and_drill_down(browser, live_app, screenshot_dir) -> None:
         f"document.querySelector('#analytics-drill-title').textContent.includes({depot!r})"
     )
     page.wait_for_selector("#analytics-drill-routes td[data-dash-column='vehicle']")
+    page.wait_for_selector("#analytics-drill-scorecard .kpi")  # the depot's scorecard
+    page.locator("#analytics-drill").screenshot(path=str(screenshot_dir / "analytics-row.png"))
     depots = page.locator("#analytics-drill-routes td[data-dash-column='depot']").all_inner_texts()
     assert depots and set(depots) == {depot}
     query = parse_qs(urlparse(page.url).query)

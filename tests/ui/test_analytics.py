@@ -214,6 +214,13 @@ def test_overview_cards_charts_and_the_url(as_user) -> None:
         analytics.check_view({**view, "drill": f"depot:{sample.south_id}"})
     )
     assert "South depot" in title and {r["depot"] for r in routes} == {"South depot"}
+    # One vehicle's scorecard: utilization, cost, fuel, incidents with change and target.
+    *_, scorecard = analytics.draw_drill(
+        {**view, "drill": f"vehicle:{sample.vehicle_ids['VAN-3']}"}
+    )
+    assert "Fleet utilization" in text(scorecard) and "Incidents" in text(scorecard)
+    assert "target 90.0%" in text(scorecard)
+    assert analytics.draw_drill({**view, "drill": "vehicle:9999"})[-1] is None
     week = analytics.drill_data(
         analytics.check_view({**view, "grain": "week", "drill": "period:2026-11-25"})
     )
