@@ -262,3 +262,24 @@ def test_a_drill_down_click_redraws_only_the_drill_down(as_user) -> None:
         analytics.sync_view(view_to_search(current), current)
     _, _, message = analytics.sync_view("?grain=hour", current)
     assert "grain" in text(message)
+
+
+def test_downloaded_csv_is_the_table_on_screen(as_user, monkeypatch) -> None:
+    """The CSV button of the table returns the rows draw_breakdown shows, in its columns."""
+    from callbacks import analytics
+    from components.analytics import CSV_TARGETS, csv_id
+
+    as_user("manager")
+    view = {**default_view(), "tab": "vehicles"}
+    rows, columns, _ = analytics.draw_breakdown(view)
+    clicks = [0] * len(CSV_TARGETS)
+    clicks[CSV_TARGETS.index("table")] = 1
+    monkeypatch.setattr(analytics, "triggered_id", lambda: csv_id("table"))
+    download = analytics.download_csv(view, *clicks)
+    parsed = list(csv.reader(io.StringIO(download["content"])))
+    assert parsed[0] == [c["name"] for c in columns]
+    assert [r[0] for r in parsed[1:]] == [r["name"] for r in rows]
+    assert download["filename"] == "analytics-table.csv"
+    monkeypatch.setattr(analytics, "triggered_id", lambda: csv_id("on_time"))
+    chart = analytics.download_csv(view, *clicks)
+    assert chart["content"].splitlines()[0] == "period,on_time_rate"
