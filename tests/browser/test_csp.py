@@ -24,7 +24,8 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 # (path, a selector that shows the page drew its data)
 DISPATCHER_PAGES = [
-    ("/", "path.order-marker"),
+    # The vehicle list is drawn by assets/js/dispatch.js from the day's rows.
+    ("/", "#dispatch-vehicle-list .vehicle-row"),
     ("/orders", "#orders-table td[data-dash-column='reference']"),
     ("/fleet", "#fleet-vehicles-table"),
     ("/plans", "#plans-summary"),

@@ -1,9 +1,10 @@
 """End to end: a customer name that is HTML shows as text in the dispatch map's tooltip.
 
 An order whose customer is `<img src=x onerror="window.__xss=1">` is created through the
-order service (as the REST API does), the dispatcher opens the Dispatch page and the order's
-tooltip is opened on its marker: the name appears literally, no <img> is created and the
-handler never runs. A screenshot of the open tooltip goes to the screenshot dir.
+order service (as the REST API does), the dispatcher opens the Dispatch page, finds it in the
+unassigned pool, and the order's tooltip is opened on its (unassigned) marker: the name
+appears literally, no <img> is created and the handler never runs. A screenshot of the open
+tooltip goes to the screenshot dir.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ EVIL = '<img src=x onerror="window.__xss=1">'
 REFERENCE = "XSS-0001"
 
 
-def _create_evil_order(live_app) -> None:
+def _create_evil_order(live_app) -> tuple[float, float]:
     from sqlalchemy import select
 
     from backend.config import load_settings
@@ -34,6 +35,8 @@ def _create_evil_order(live_app) -> None:
             depot_ids = [d.id for d in user.depots] or list(session.scalars(select(Depot.id)))
             depot = session.get(Depot, depot_ids[0])
             start = datetime.now(UTC).replace(microsecond=0)
+            # Off to the side of the depot, so its marker is not under another one.
+            lat, lon = depot.lat + 0.03, depot.lon + 0.03
             create_order(
                 session,
                 depot_ids=None,
@@ -43,9 +46,8 @@ def _create_evil_order(live_app) -> None:
                     service_date=live_app.today,
                     customer_name=EVIL,
                     address=f"1 {EVIL} Street",
-                    # Off to the side of the depot, so its marker is not under another one.
-                    lat=depot.lat + 0.03,
-                    lon=depot.lon + 0.03,
+                    lat=lat,
+                    lon=lon,
                     demand={"kg": 1.0},
                     time_windows=[
                         {
@@ -57,10 +59,11 @@ def _create_evil_order(live_app) -> None:
             )
     finally:
         database.engine.dispose()
+    return lat, lon
 
 
 def test_customer_name_is_shown_literally_in_the_tooltip(browser, live_app, screenshot_dir) -> None:
-    _create_evil_order(live_app)
+    lat, lon = _create_evil_order(live_app)
     # Without the app's Content-Security-Policy: it would stop an injected handler by itself,
     # and this test is about the markup being escaped (Playwright's waits also need eval).
     context = browser.new_context(viewport={"width": 1440, "height": 960}, bypass_csp=True)
@@ -73,7 +76,19 @@ def test_customer_name_is_shown_literally_in_the_tooltip(browser, live_app, scre
         page.fill("#login-username", live_app.dispatcher[0])
         page.fill("#login-password", live_app.dispatcher[1])
         page.click("#login-submit")
-        page.wait_for_selector("path.order-marker")
+        # No route serves the new order: it is in the unassigned pool (a Dash component: text)
+        # and on the map as an unassigned order, whose tooltip is HTML built in Python.
+        pool_row = page.locator("#dispatch-unassigned .pool-row", has_text=REFERENCE)
+        pool_row.wait_for(state="attached")
+        assert EVIL in pool_row.text_content() and pool_row.locator("img").count() == 0
+        page.wait_for_selector("path.order-marker.order-unassigned", state="attached")
+        # The day's view fits its stops; bring the order's marker into view (no animation).
+        page.evaluate(
+            "([lat, lon]) => window.dash_clientside.set_props('dispatch-map',"
+            " {viewport: {center: [lat, lon], zoom: 15, options: {animate: false}}})",
+            [lat, lon],
+        )
+        page.wait_for_timeout(1000)
         _open_tooltip_by_hover(page)
         tooltip = page.locator(".leaflet-tooltip", has_text=REFERENCE)
         tooltip.wait_for()
