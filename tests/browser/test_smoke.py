@@ -1,9 +1,10 @@
 """End to end in headless Chromium: log in, open every page through the nav, see real data.
 
-A dispatcher sees the map with order markers, pages through orders, and opens Fleet, Plans,
-Analytics (not Models: that needs model:read); a driver lands on /driver with its stops and is sent away from
-/analytics. Any browser console error or uncaught page error fails the test. No map tiles
-are loaded at all (there is no internet here), so no network error needs filtering.
+A dispatcher sees the Dispatch map with its markers and vehicle list, pages through orders,
+and opens Fleet, Plans, Analytics (not Models: that needs model:read); a driver lands on
+/driver with its stops and is sent away from /analytics. Any browser console error or uncaught
+page error fails the test. No map tiles are loaded at all (there is no internet here), so no
+network error needs filtering.
 Screenshots go to a temp dir (printed), or to FLEET_SCREENSHOT_DIR when set.
 """
 
@@ -100,22 +101,42 @@ def test_dispatcher_opens_every_page(context, page, live_app, screenshot_dir) ->
     login(page, live_app, *live_app.dispatcher)
     assert page.url.rstrip("/") == live_app.url
 
-    # Dispatch: order markers on a tile-less map, depots, KPIs, the vehicle list.
-    page.wait_for_selector("path.order-marker")
-    markers = page.locator("path.order-marker").count()
-    assert markers > 0
+    # Dispatch: a tile-less map with depots, stops (one by one or in clusters), vehicles and
+    # the orders no route serves; the KPI strip; the vehicle list drawn in the browser.
     page.wait_for_selector(".depot-marker")
+    page.wait_for_selector("path.stop-marker, .stop-cluster")
+    # Unassigned orders outside the fitted view are drawn too, just not visible.
+    page.wait_for_selector("path.order-marker.order-unassigned", state="attached")
     page.wait_for_selector("#dispatch-kpis .kpi")
     page.wait_for_selector("#dispatch-vehicle-list .vehicle-row")
     assert page.locator(".leaflet-tile").count() == 0
+    vehicle_rows = page.locator("#dispatch-vehicle-list .vehicle-row")
+    names = vehicle_rows.locator("button.vehicle-name").all_text_contents()
+    assert len(names) == vehicle_rows.count() > 1 and all(n.strip() for n in names)
     shot(page, screenshot_dir, "01-dispatch")
-    # The status filter restyles the layer in the browser: hiding "new" hides those markers.
-    new_markers = page.locator("path.order-new").count()
-    page.locator("#dispatch-status-filter input[value='new']").uncheck()
-    page.wait_for_function(
-        f"document.querySelectorAll('path.order-marker').length === {markers - new_markers}"
+    # The search filters the list in the browser, without a server round trip.
+    callbacks: list[str] = []
+    page.on(
+        "request",
+        lambda r: callbacks.append(r.url) if "_dash-update-component" in r.url else None,
     )
-    assert page.locator("path.order-new").count() == 0
+    visible = (
+        "() => document.querySelectorAll("
+        "'#dispatch-vehicle-list .vehicle-row:not([hidden])').length"
+    )
+    page.fill("#dispatch-search", "no such vehicle zz")
+    page.wait_for_function(f"{visible} === 0")
+    page.wait_for_selector("#dispatch-vehicle-list .panel-no-match:not([hidden])")
+    page.fill("#dispatch-search", names[0].lower())
+    page.wait_for_function(f"{visible} > 0")
+    shown = page.locator("#dispatch-vehicle-list .vehicle-row:not([hidden]) button.vehicle-name")
+    assert names[0] in shown.all_text_contents() and shown.count() < len(names)
+    assert callbacks == []
+    # A click on its name flies the map to the vehicle and draws its marker.
+    shown.filter(has_text=names[0]).first.click()
+    page.locator(".vehicle-marker", has_text=names[0]).first.wait_for()
+    page.fill("#dispatch-search", "")
+    page.wait_for_function(f"{visible} === {len(names)}")
 
     # Orders: rows, paging, search.
     open_via_nav(page, "nav-orders", "/orders")
@@ -197,7 +218,7 @@ def test_dispatcher_opens_every_page(context, page, live_app, screenshot_dir) ->
     assert page.locator("#nav-driver").count() == 0
     tab = open_in_new_tab(context, f"{live_app.url}/driver")
     tab.wait_for_url(re.compile(re.escape(live_app.url) + "/?$"))
-    tab.wait_for_selector("path.order-marker")
+    tab.wait_for_selector("#dispatch-vehicle-list .vehicle-row")
 
 
 def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app) -> None:
@@ -205,52 +226,49 @@ def test_live_positions_move_vehicles_without_a_server_round_trip(page, live_app
     row = page.locator("#dispatch-vehicle-list .vehicle-row").first
     row.wait_for()
     vehicle_id = int(row.get_attribute("id").rsplit("-", 1)[1])
-    page.wait_for_selector("path.order-marker")
-    before = page.locator(".vehicle-marker").count()
+    name = row.locator("button.vehicle-name").text_content()
     callbacks: list[str] = []
     page.on(
         "request",
         lambda r: callbacks.append(r.url) if "_dash-update-component" in r.url else None,
     )
-    # Stand in for assets/js/realtime.js: the latest batch of positions, as it exposes them.
-    page.evaluate(
-        """(id) => {
-            window.__pos = {lat: 41.9, lon: -87.65};
-            window.fleetRealtime = {
-                onPositions: () => {},
-                latest: () => ({[id]: {
-                    lat: window.__pos.lat, lon: window.__pos.lon, heading: 90, speed: 9,
-                    recordedAt: new Date().toISOString(),
-                }}),
-            };
-        }""",
-        vehicle_id,
-    )
-    page.wait_for_function(f"document.querySelectorAll('.vehicle-marker').length > {before}")
-    marker = page.locator(".vehicle-marker.vehicle-moving").first
-    first_transform = marker.evaluate("el => el.style.transform")
-    page.evaluate("() => { window.__pos = {lat: 41.95, lon: -87.70}; }")
-    page.wait_for_function(
-        "(t) => { const m = document.querySelector('.vehicle-marker.vehicle-moving');"
-        " return m && m.style.transform !== t; }",
-        arg=first_transform,
-    )
-    assert callbacks == [], "live positions must not go through the server"
-    # Clicking the vehicle in the list flies the map to it (zoom 15), also in the browser.
+    # Clicking the vehicle in the list flies the map to it (zoom 15, clusters expanded), in
+    # the browser.
     page.click(f"#dispatch-vehicle-{vehicle_id} button.vehicle-name")
     page.wait_for_function(
         "() => document.querySelector('.leaflet-control-scale-line').textContent.trim()"
         " .match(/^(\\d+) m$/)"
     )
-    assert callbacks == []
+    marker = page.locator(".vehicle-marker", has_text=name)
+    marker.wait_for()
     page.wait_for_timeout(1500)  # let the fly-to animation end
-    scale = page.locator(".leaflet-control-scale-line").first.text_content()
-    # A route event over the socket reloads orders, routes and vehicles once, map left as is.
+    assert callbacks == []
+    first_transform = marker.evaluate("el => el.style.transform")
+    # Stand in for assets/js/realtime.js: a batch of positions, as it hands them to the page.
     page.evaluate(
-        "() => window.dispatchEvent(new CustomEvent('fleet:message',"
-        " {detail: {type: 'route_event'}}))"
+        """([id]) => { const [lat, lon] = window.fleetMap.position(String(id));
+        window.dispatchEvent(new CustomEvent('fleet:positions', {detail: {snapshot: false,
+            positions: [{vehicleId: id, lat: lat + 0.001, lon: lon + 0.001, heading: 45,
+                         speed: 9, recordedAt: new Date().toISOString()}]}})); }""",
+        [vehicle_id],
     )
-    wait_for_count(page, callbacks, 3)
+    page.wait_for_function(
+        "([name, t]) => { const m = Array.from(document.querySelectorAll('.vehicle-marker'))"
+        ".find((el) => el.textContent.includes(name)); return m && m.style.transform !== t; }",
+        arg=[name, first_transform],
+    )
+    assert callbacks == [], "live positions must not go through the server"
+    scale = page.locator(".leaflet-control-scale-line").first.text_content()
+    # Route and order changes over the socket reload the day once, however many arrive
+    # (throttled in the browser), and the map stays where the dispatcher left it: the day's
+    # data and alerts, then the timeline and the stop cards that follow the reloaded rows.
+    for kind in ("route_optimization_update", "order_update", "route_optimization_update"):
+        page.evaluate(
+            "(kind) => window.dispatchEvent(new CustomEvent('fleet:message',"
+            " {detail: {type: kind}}))",
+            kind,
+        )
+    wait_for_count(page, callbacks, 4)
     assert page.locator(".leaflet-control-scale-line").first.text_content() == scale
 
 
