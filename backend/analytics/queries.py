@@ -174,19 +174,24 @@ class Overview:
     trend: list[Period]
 
 
+def _period_starts(date_from: date, date_to: date, grain: Grain) -> list[date]:
+    starts = set()
+    day = date_from
+    while day <= date_to:
+        starts.add(period_start(day, grain))
+        day += timedelta(days=1)
+    return sorted(starts)
+
+
 def _periods(
     by_day: dict[date, Measures], date_from: date, date_to: date, grain: Grain
 ) -> list[Period]:
-    starts: dict[date, Measures] = {}
-    day = date_from
-    while day <= date_to:
-        starts.setdefault(period_start(day, grain), Measures())
-        day += timedelta(days=1)
+    starts = {start: Measures() for start in _period_starts(date_from, date_to, grain)}
     for day, m in by_day.items():
         start = period_start(day, grain)
         if start in starts:
             starts[start].add(m)
-    return [Period(start, starts[start]) for start in sorted(starts)]
+    return [Period(start, m) for start, m in starts.items()]
 
 
 def get_overview(
@@ -259,13 +264,14 @@ def get_breakdown(
     for (key, day), m in rows.items():
         per_key[int(key)][day] = m
     names = _names(session, dimension, per_key)
+    starts = _period_starts(date_from, date_to, grain)
+    empty = Measures()  # read only: a key's series is only ever read
     out = []
-    for key, by_day in per_key.items():
-        periods = _periods(by_day, date_from, date_to, grain)
+    for key, by_period in per_key.items():
+        # The database already summed each period (measures_by with `grain`).
+        series = [by_period.get(start, empty) for start in starts]
         name = names.get(key) or ("unassigned" if key == 0 else f"#{key}")
-        out.append(
-            BreakdownRow(key, name, Measures.total(by_day.values()), [p.measures for p in periods])
-        )
+        out.append(BreakdownRow(key, name, Measures.total(by_period.values()), series))
     out.sort(key=lambda r: r.name)
     return out
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -305,6 +306,13 @@ class Order(Base):
 
     __table_args__ = (
         Index("ix_delivery_order_depot_date_status", "depot_id", "service_date", "status"),
+        # Analytics drill-down: the latest failed and cancelled orders of a range (migration 0003).
+        Index(
+            "ix_delivery_order_issues_date",
+            "service_date",
+            postgresql_where=text("status IN ('failed', 'cancelled')"),
+            sqlite_where=text("status IN ('failed', 'cancelled')"),
+        ),
         Index("ix_delivery_order_vehicle_id", "vehicle_id"),
         CheckConstraint("lat BETWEEN -90 AND 90", name="lat_range"),
         CheckConstraint("lon BETWEEN -180 AND 180", name="lon_range"),

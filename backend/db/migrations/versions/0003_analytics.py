@@ -2,7 +2,8 @@
 
 mv_route_performance_analytics, analytics_route_daily and analytics_order_daily, each with a
 unique key (REFRESH ... CONCURRENTLY needs one) and a (depot_id, day) index, and the
-retention job's watermark table analytics_retention_state; see
+retention job's watermark table analytics_retention_state, and a partial index of failed and
+cancelled orders by day; see
 backend/analytics/aggregates.py for what each row holds. The aggregates are built by the
 selects in that module, so this migration imports it.
 
@@ -13,6 +14,7 @@ Create Date: 2026-12-01 20:30:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 from backend.analytics.aggregates import create_aggregates, drop_aggregates
@@ -24,7 +26,18 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+ISSUES = "status IN ('failed', 'cancelled')"
+
+
 def upgrade() -> None:
+    # The drill-down lists the latest failed and cancelled orders of a range.
+    op.create_index(
+        "ix_delivery_order_issues_date",
+        "delivery_order",
+        ["service_date"],
+        postgresql_where=sa.text(ISSUES),
+        sqlite_where=sa.text(ISSUES),
+    )
     create_aggregates(op.get_bind())
     # The retention job's per-vehicle watermark (what makes it resumable after a crash).
     retention_state.create(op.get_bind())
@@ -33,3 +46,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     retention_state.drop(op.get_bind())
     drop_aggregates(op.get_bind())
+    op.drop_index("ix_delivery_order_issues_date", table_name="delivery_order")
