@@ -395,7 +395,10 @@
   });
 
   function setProps(id, props) {
+    // Assets load on every page: on another page (the driver's, say) the component is absent,
+    // and Dash's set_props throws for an id it does not know.
     var dc = window.dash_clientside;
+    if (!document.getElementById(id)) return;
     if (dc && typeof dc.set_props === "function") dc.set_props(id, props);
   }
 
