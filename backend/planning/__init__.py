@@ -7,7 +7,7 @@ routes in force; `publish` tells the depot's sockets. Jobs get ids only (see bac
 """
 
 from backend.planning.accept import AcceptedPlan, accept_plan
-from backend.planning.problem import PlanningInput, build_problem, plan_from_json, plan_to_json
+from backend.planning.problem import PlanningInput, build_problem
 from backend.planning.request import (
     ENGINES,
     MAX_ID,
@@ -42,9 +42,7 @@ __all__ = [
     "PlanningInput",
     "accept_plan",
     "build_problem",
-    "plan_from_json",
     "plan_in_process",
-    "plan_to_json",
     "reap_abandoned",
     "record_pending",
     "request_fields",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,7 +39,6 @@ from backend.solver import Order as SolverOrder
 from backend.solver import Vehicle as SolverVehicle
 from backend.solver.live import LiveState
 from backend.solver.live import VehicleState as LiveVehicle
-from backend.solver.model import BreakSlot, Reason, Unassigned
 from backend.solver.model import Route as SolverRoute
 from backend.solver.model import Stop as SolverStop
 
@@ -355,47 +354,3 @@ def _problem_fingerprint(problem: Problem) -> dict[str, Any]:
             for v in problem.vehicles
         ],
     }
-
-
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """A JSON-safe copy of a solver plan (for the cache and the API)."""
-    data = asdict(plan)
-    for item in data["unassigned"]:
-        item["reason"] = str(item["reason"])
-    return data
-
-
-def plan_from_json(data: dict[str, Any]) -> Plan:
-    """The solver plan back from `plan_to_json`."""
-    routes = tuple(
-        SolverRoute(
-            vehicle_id=r["vehicle_id"],
-            stops=tuple(
-                SolverStop(
-                    s["order_id"], s["arrival"], s["start"], s["departure"], tuple(s["load"])
-                )
-                for s in r["stops"]
-            ),
-            start_time=r["start_time"],
-            end_time=r["end_time"],
-            distance=r["distance"],
-            duration=r["duration"],
-            load=tuple(r["load"]),
-            cost=r["cost"],
-            breaks=tuple(BreakSlot(b["start"], b["duration"]) for b in r.get("breaks", ())),
-        )
-        for r in data["routes"]
-    )
-    return Plan(
-        routes=routes,
-        unassigned=tuple(
-            Unassigned(u["order_id"], Reason(u["reason"]), u["detail"]) for u in data["unassigned"]
-        ),
-        cost=data["cost"],
-        distance=data["distance"],
-        duration=data["duration"],
-        engine=data["engine"],
-        solve_time=data["solve_time"],
-        score=data["score"],
-        capacity_units=tuple(data.get("capacity_units", ())),
-    )

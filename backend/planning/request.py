@@ -12,11 +12,9 @@ from backend.db.models import (
     OrderStatus,
 )
 from backend.services import ForbiddenError, NotFoundError, ServiceError
+from backend.solver import ENGINES  # the engines are listed once, by the solver
 
 log = logging.getLogger(__name__)
-
-
-ENGINES = ("auto", "ortools", "pyvrp")
 
 
 MODES = ("full", "remaining")

@@ -23,8 +23,6 @@ from backend.db.models import (
 from backend.db.queries.optimization import upsert_request
 from backend.planning.problem import (
     build_problem,
-    plan_from_json,
-    plan_to_json,
 )
 from backend.planning.request import PlanningError, PlanOutcome, PlanRequest, stored_request
 from backend.planning.store import (
@@ -38,6 +36,8 @@ from backend.planning.store import (
 )
 from backend.solver import (
     ProblemError,
+    plan_from_json,
+    plan_to_json,
     solve,
 )
 from backend.solver.live import reoptimize

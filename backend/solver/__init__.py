@@ -93,6 +93,7 @@ from backend.solver.model import (
     Violation,
     validate,
 )
+from backend.solver.serialize import plan_from_json, plan_to_json
 from backend.solver.solve import ENGINES, solve
 
 __all__ = [
@@ -125,6 +126,8 @@ __all__ = [
     "Violation",
     "insert_order",
     "reoptimize",
+    "plan_from_json",
+    "plan_to_json",
     "solve",
     "validate",
 ]

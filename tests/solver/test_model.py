@@ -115,3 +115,46 @@ def test_infeasible_but_well_formed_gives_a_plan() -> None:
     p = replace(p, orders=p.orders + (Order("huge", CENTER, demand=(10_000.0,)),))
     plan = solve(p, engine="ortools", time_limit=0.5)
     assert [u.order_id for u in plan.unassigned] == ["huge"]
+
+
+def test_a_plan_survives_json_and_back() -> None:
+    """What the result cache stores: every route, stop, break, unassigned order and violation."""
+    import json
+
+    from backend.solver import (
+        BreakSlot,
+        Plan,
+        Reason,
+        Route,
+        Stop,
+        Unassigned,
+        Violation,
+        plan_from_json,
+        plan_to_json,
+    )
+
+    plan = Plan(
+        routes=(
+            Route(
+                vehicle_id="v1",
+                stops=(Stop("o1", 10.0, 12.0, 20.0, (3.0,)),),
+                start_time=0.0,
+                end_time=30.0,
+                distance=1000.0,
+                duration=30.0,
+                load=(3.0,),
+                cost=5.0,
+                breaks=(BreakSlot(21.0, 5.0),),
+            ),
+        ),
+        unassigned=(Unassigned("o2", Reason("capacity"), "too heavy"),),
+        cost=5.0,
+        distance=1000.0,
+        duration=30.0,
+        engine="ortools",
+        solve_time=0.1,
+        score=0.9,
+        capacity_units=("kg",),
+        violations=(Violation("v1", "o1", "window", "late by 2 s"),),
+    )
+    assert plan_from_json(json.loads(json.dumps(plan_to_json(plan)))) == plan
