@@ -8,7 +8,6 @@ are the demo's: the position writer stores every fix as "idle", with its speed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,7 +16,7 @@ import pytest
 from flask import g
 from sample_data import Sample, build_sample
 from sqlalchemy import select
-from tree import by_class, by_id, text
+from tree import by_class, text
 
 from backend.auth.permissions import make_principal
 from backend.clock import FixedClock
@@ -86,21 +85,18 @@ def _fleet_figures() -> tuple[int, dict[str, str]]:
 
 
 def _dispatch_figures(sample: Sample) -> tuple[int, dict[str, str], dict[str, str]]:
+    from backend.db.queries.fleet_state import count_on_the_road
     from callbacks import dispatch
 
-    day = dispatch.set_today(None)
+    stops, vehicles, *_rest, day = dispatch.load_day(None)
     assert day == TODAY.isoformat()
-    layer, listing = dispatch.load_vehicles(day)
-    summary = text(by_class(listing, "list-summary")[0])
-    match = re.search(r"(\d+) on the road", summary)
-    assert match, summary
-    pills = {
-        name: text(by_class(row, "pill")[0])
-        for name, vid in sample.vehicle_ids.items()
-        if (row := by_id(listing, f"dispatch-vehicle-{vid}")) is not None
+    # The map's vehicles carry the server's activity (one rule, backend/db/queries/fleet_state);
+    # the Dispatch badge is that activity read against the vehicle's route.
+    activities = {
+        f["properties"]["name"]: f["properties"]["activity"] for f in vehicles["features"]
     }
-    activities = {f["properties"]["name"]: f["properties"]["activity"] for f in layer["features"]}
-    return int(match.group(1)), pills, activities
+    pills = {name: activity.title() for name, activity in activities.items()}
+    return count_on_the_road(activities.values()), pills, activities
 
 
 @pytest.mark.parametrize(("role", "depots"), [("manager", ()), ("dispatcher", (1,))])
@@ -112,7 +108,7 @@ def test_fleet_and_dispatch_agree(as_user, role: str, depots: tuple[int, ...]) -
     assert fleet_pills == dispatch_pills
     assert fleet_pills["VAN-2"] == "Moving" and fleet_pills["TRK-1"] == "Stopped"
     assert fleet_pills["VAN-1"] == "Offline"
-    assert {name: pill.lower() for name, pill in dispatch_pills.items()} == activities
+    assert {name: pill.lower() for name, pill in fleet_pills.items()} == activities
     if role == "manager":
         # VAN-3 has never reported: parked at its depot.
         assert fleet_pills["VAN-3"] == "Parked" and len(fleet_pills) == 4
