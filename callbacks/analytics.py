@@ -78,7 +78,12 @@ DEFAULT_DAYS = 28
 
 
 def check_view(view: object) -> dict[str, Any]:
-    """The view store as the browser sent it, checked (400 for anything our page never makes)."""
+    """The view store as the browser sent it, checked (400 for anything our page never makes).
+
+    An empty store (None) is the default view.
+    """
+    if view is None:
+        view = {}
     if not isinstance(view, Mapping):
         raise InvalidInput("view", "must be an object")
     out: dict[str, Any] = {}
