@@ -395,10 +395,11 @@
   });
 
   function setProps(id, props) {
-    // Assets load on every page: on another page (the driver's, say) the component is absent,
-    // and Dash's set_props throws for an id it does not know.
+    // Assets load on every page: off the Dispatch page (the driver's, say) its components
+    // are absent, and Dash's set_props throws for an id it does not know. Stores draw no
+    // element, so the page is recognised by its map.
     var dc = window.dash_clientside;
-    if (!document.getElementById(id)) return;
+    if (!document.getElementById("dispatch-map")) return;
     if (dc && typeof dc.set_props === "function") dc.set_props(id, props);
   }
 
