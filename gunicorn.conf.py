@@ -20,9 +20,10 @@ def on_starting(server: object) -> None:
     settings = load_settings()
     # Every worker writes its metrics to files here, so /metrics adds them all up whichever
     # worker answers (prometheus-client's multiprocess mode); emptied at each start.
-    metrics_dir = settings.data_dir / "prometheus"
+    # One folder per master: two deployments (or test clusters) may share DATA_DIR.
+    metrics_dir = settings.data_dir / "prometheus" / str(os.getpid())
     shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     database = prepare_database(settings)
     if settings.demo:
