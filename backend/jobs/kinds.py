@@ -27,8 +27,13 @@ JOB_KINDS: dict[str, JobKind] = {
             body="backend.planning.job:run_planning_job",
             on_finished="backend.planning.publish:announce_finished",
         ),
-        # TensorFlow is imported inside the body only: in the job's own process.
-        JobKind("training", body="backend.ml.jobs:run_training_job"),
+        # TensorFlow is imported inside the body only: in the job's own process. A killed
+        # job's version still `training` is ended `failed` by its on_finished.
+        JobKind(
+            "training",
+            body="backend.ml.jobs:run_training_job",
+            on_finished="backend.ml.registry:training_finished",
+        ),
     )
 }
 

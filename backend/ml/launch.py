@@ -24,7 +24,10 @@ def start_training(
     """Create a `training` ETA version and start its job; returns (version id, job id).
 
     The row is committed before the job is submitted: the job reads it by its job id.
+    Trainings whose job died unseen (its watcher died with it) are failed first, as
+    `backend.planning.store.reap_abandoned` does for planning requests.
     """
+    registry.fail_stale_trainings(session, now=now)  # type: ignore[arg-type]
     job_id = uuid.uuid4().hex
     row = registry.create_version(
         session,

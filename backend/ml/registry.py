@@ -16,8 +16,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings
+from backend.db.engine import Database
 from backend.db.models import ModelStatus, ModelVersion
+
+# A `training` version this old has lost its job: training 90 days of history takes minutes
+# (README, bench/ml.py), so an hour leaves a wide margin before the sweep calls it dead.
+ABANDONED_TRAINING_AFTER = timedelta(hours=1)
+JOB_ENDED_MESSAGE = "training stopped without finishing (the job process ended)"
 
 
 def models_root(settings: Settings) -> Path:
@@ -138,11 +145,15 @@ def should_promote(candidate_mae: float, incumbent_mae: float | None) -> bool:
     return incumbent_mae is None or candidate_mae < incumbent_mae
 
 
-def fail_stale_trainings(session: Session, *, now: datetime, older_than: timedelta) -> int:
+def fail_stale_trainings(
+    session: Session, *, now: datetime, older_than: timedelta = ABANDONED_TRAINING_AFTER
+) -> int:
     """Mark `training` versions started before `now - older_than` failed (their job died).
 
     A training process that is killed (SIGKILL, out of memory, machine restart) cannot record
-    its own end; this sweep does, so the registry never shows a training that will not finish.
+    its own end, and when the process that watched it died too nobody else can; this sweep,
+    run whenever a training is recorded (`backend.ml.launch.start_training`), does, so the
+    registry never shows a training that will not finish. Only those rows change.
     """
     result = session.execute(
         update(ModelVersion)
@@ -150,13 +161,44 @@ def fail_stale_trainings(session: Session, *, now: datetime, older_than: timedel
             ModelVersion.status == ModelStatus.TRAINING.value,
             ModelVersion.created_at < now - older_than,
         )
-        .values(
-            status=ModelStatus.FAILED.value,
-            message="training stopped without finishing (the job process ended)",
-            finished_at=now,
-        )
+        .values(status=ModelStatus.FAILED.value, message=JOB_ENDED_MESSAGE, finished_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def fail_training_of_job(session: Session, *, job_id: str, message: str, now: datetime) -> bool:
+    """End the version of job `job_id` `failed` if it is still `training`; True if it did.
+
+    A version the job already ended (ready, active, failed) is left as it is, and no other
+    version changes: the active one stays active.
+    """
+    result = session.execute(
+        update(ModelVersion)
+        .where(ModelVersion.job_id == job_id, ModelVersion.status == ModelStatus.TRAINING.value)
+        .values(status=ModelStatus.FAILED.value, message=message[:2000], finished_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def training_finished(
+    *,
+    database: Database,
+    publisher: Any,
+    job_id: str,
+    result: dict[str, Any],
+    clock: Clock = SYSTEM_CLOCK,
+) -> None:
+    """The training kind's `on_finished`: a job that ended with its version still `training`.
+
+    The runner calls it once the job's process has exited (or a Celery worker once the task
+    returned). A body that ran to its end has already recorded ready/active/failed; a process
+    that was killed has not, and its version ends `failed` here with the runner's reason.
+    Nothing is published: the Models page follows the job's progress.
+    """
+    reason = str(result.get("message") or result.get("error") or "")
+    message = JOB_ENDED_MESSAGE + (f": {reason}" if reason else "")
+    with database.session() as session:
+        fail_training_of_job(session, job_id=job_id, message=message, now=clock.now())
 
 
 def finish_artifacts(settings: Settings, name: str, version: int) -> Path:
