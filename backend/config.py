@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     )
     target_planning_minutes: float = Field(default=1.0, gt=0, alias="TARGET_PLANNING_MINUTES")
     target_mpg: float = Field(default=7.8, gt=0, alias="TARGET_MPG")
+    target_rating: float = Field(default=4.8, ge=1, le=5, alias="TARGET_RATING")
+    # Scheduled analytics: once a day has closed (ANALYTICS_REFRESH_HOUR, local time, in every
+    # depot's time zone) the aggregates are refreshed and then the retention job runs; off here.
+    analytics_schedule: bool = Field(default=True, alias="ANALYTICS_SCHEDULE")
+    analytics_refresh_hour: int = Field(default=2, ge=0, le=23, alias="ANALYTICS_REFRESH_HOUR")
+    analytics_schedule_poll_s: float = Field(
+        default=60.0, ge=1, le=3600, alias="ANALYTICS_SCHEDULE_POLL_S"
+    )
     # Position retention: raw fixes for POSITION_RAW_DAYS, then a thinned track (one fix per
     # POSITION_TRACK_INTERVAL_S and every heading change of POSITION_HEADING_CHANGE_DEG or more)
     # until POSITION_TRACK_DAYS, then only the daily aggregates.

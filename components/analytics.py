@@ -187,6 +187,8 @@ def fmt_kpi(key: str, value: float | None, units: str = "km") -> str:
         return f"{value:,.2f}" if key == "optimization_score" else f"{value:,.0f}"
     if unit == "/h":
         return f"{value:,.2f}/h"
+    if unit == "/5":
+        return f"{value:.2f}/5"
     digits = 2 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
     return f"{value:,.{digits}f} {unit}"
 
@@ -214,18 +216,20 @@ CARD_KPIS = (
     "on_time_rate", "cost_per_mile", "cost_per_km", "fleet_utilization", "load_utilization",
     "distance_km", "driving_hours", "stops_per_hour", "fuel_l", "mpg", "l_per_100km", "co2_t",
     "planning_minutes", "optimization_score", "failed", "cancelled", "eta_error_min",
-    "km_vs_plan",
+    "km_vs_plan", "customer_rating",
 )  # fmt: skip
+# A card whose value is an average also says how many it averages: KPI -> (count KPI, noun).
+CARD_COUNTS = {"customer_rating": ("ratings", "rating")}
 
 
 # A scorecard's cards when the drill-down is one driver, vehicle or depot.
 SCORECARD_KPIS = {
     "driver": ("on_time_rate", "stops_per_hour", "distance_per_stop", "failed_rate",
-               "eta_error_min", "distance_km", "driving_hours"),
+               "eta_error_min", "distance_km", "driving_hours", "customer_rating"),
     "vehicle": ("fleet_utilization", "load_utilization", "cost_per_mile", "cost_per_km",
                 "distance_km", "fuel_l", "mpg", "l_per_100km", "incidents"),
     "depot": ("on_time_rate", "cost_per_mile", "cost_per_km", "fleet_utilization", "mpg",
-              "planning_minutes", "failed", "cancelled"),
+              "planning_minutes", "failed", "cancelled", "customer_rating"),
 }  # fmt: skip
 SCORECARD_ID = f"{ids.ANALYTICS_DRILL}-scorecard"
 
@@ -251,6 +255,10 @@ def kpi_cards_data(
         if target is not None and value is not None:
             good = value >= target if kpi.higher_is_better else value <= target
             tone = "good" if good else "bad"
+        if key in CARD_COUNTS:
+            count_key, noun = CARD_COUNTS[key]
+            n = int(now[count_key] or 0)
+            change = f"{n:,} {noun}{'' if n == 1 else 's'} · {change}"
         cards.append(
             {
                 "key": key,
@@ -509,7 +517,8 @@ _BREAKDOWN = {
         ("name", "Driver", "text"), ("routes", "Routes", "int"), ("visited", "Stops", "int"),
         ("on_time_rate", "On time", "pct"), ("stops_per_hour", "Stops / h", "num"),
         ("distance_per_stop", "Distance / stop", "num"), ("failed_rate", "Failed", "pct"),
-        ("eta_error_min", "ETA error, min", "num"), ("trend", "On-time trend", "text"),
+        ("eta_error_min", "ETA error, min", "num"), ("customer_rating", "Rating", "num"),
+        ("ratings", "Ratings", "int"), ("trend", "On-time trend", "text"),
     ),
     "vehicles": (
         ("name", "Vehicle", "text"), ("routes", "Routes", "int"),

@@ -8,6 +8,8 @@
   time, lateness buckets, ETA error, failed stops, incidents).
 - `analytics_order_daily`: per service day, depot, vehicle, status and reason: order counts
   (failed and cancelled deliveries with their reasons).
+- `analytics_rating_daily`: per service day, depot, vehicle and driver: the number of customer
+  ratings and their sum (migration 0005).
 
 On PostgreSQL each is a materialized view with a unique index, refreshed CONCURRENTLY so readers
 never wait; on SQLite each is a plain table that `refresh_aggregates` rewrites in one
@@ -46,6 +48,7 @@ from sqlalchemy import (
 from backend.analytics.sql import json_number, minutes_between, time_minutes, utc_day
 from backend.db.models import (
     ROUTES_DRIVEN,
+    DeliveryRating,
     OptimizationEvent,
     OptimizationRequest,
     OptimizationResponse,
@@ -150,6 +153,18 @@ order_daily = Table(
     Column("status", String(16), nullable=False),
     Column("reason", String(120), nullable=False),
     _i("orders"),
+)
+
+
+rating_daily = Table(
+    "analytics_rating_daily",
+    ANALYTICS_METADATA,
+    Column("day", Date, nullable=False),
+    Column("depot_id", Integer, nullable=False),
+    Column("vehicle_id", Integer, nullable=False),
+    Column("driver_id", Integer, nullable=False),
+    _i("ratings"),
+    _f("rating_sum"),
 )
 
 
@@ -356,6 +371,40 @@ def order_daily_select() -> Select[Any]:
     return cast("Select[Any]", stmt)
 
 
+def rating_daily_select() -> Select[Any]:
+    """Per service day, depot, vehicle and driver of the rated order: ratings and their sum.
+
+    The driver is the one of the driven route that held the order's delivery stop.
+    """
+    drivers = (
+        select(
+            RouteStop.order_id.label("order_id"),
+            func.max(Route.driver_id).label("driver_id"),
+        )
+        .join(Route, Route.id == RouteStop.route_id)
+        .where(RouteStop.order_id.is_not(None), Route.status.in_(sorted(ROUTES_DRIVEN)))
+        .group_by(RouteStop.order_id)
+        .subquery("drivers")
+    )
+    vehicle = func.coalesce(Order.vehicle_id, 0)
+    driver = func.coalesce(drivers.c.driver_id, 0)
+    stmt = (
+        select(
+            Order.service_date.label("day"),
+            Order.depot_id.label("depot_id"),
+            vehicle.label("vehicle_id"),
+            driver.label("driver_id"),
+            func.count().label("ratings"),
+            func.coalesce(func.sum(DeliveryRating.rating), 0.0).label("rating_sum"),
+        )
+        .select_from(DeliveryRating)
+        .join(Order, Order.id == DeliveryRating.order_id)
+        .outerjoin(drivers, drivers.c.order_id == Order.id)
+        .group_by(Order.service_date, Order.depot_id, vehicle, driver)
+    )
+    return cast("Select[Any]", stmt)
+
+
 @dataclass(frozen=True, slots=True)
 class Aggregate:
     """One aggregate: its table (or view) shape, its select, and the columns that key a row."""
@@ -376,21 +425,30 @@ AGGREGATES: tuple[Aggregate, ...] = (
     Aggregate(
         order_daily, order_daily_select, ("day", "depot_id", "vehicle_id", "status", "reason")
     ),
+    Aggregate(rating_daily, rating_daily_select, ("day", "depot_id", "vehicle_id", "driver_id")),
 )
+AGGREGATE_BY_NAME = {a.name: a for a in AGGREGATES}
 
 
 def _index_name(aggregate: Aggregate, suffix: str) -> str:
     return f"ix_{aggregate.name}_{suffix}"
 
 
-def create_aggregates(connection: Connection) -> None:
-    """Create the aggregates (materialized views on PostgreSQL, tables on SQLite) and indexes.
+def _named(names: Sequence[str] | None) -> tuple[Aggregate, ...]:
+    if names is None:
+        return AGGREGATES
+    return tuple(AGGREGATE_BY_NAME[name] for name in names)
 
-    Called by migration 0003; the views are built from today's selects, which is what a
-    materialized view is: a stored query.
+
+def create_aggregates(connection: Connection, names: Sequence[str] | None = None) -> None:
+    """Create the aggregates `names` (all when None) with their indexes: materialized views on
+    PostgreSQL, tables on SQLite.
+
+    Called by migrations 0003 and 0005, each naming its own; the views are built from today's
+    selects, which is what a materialized view is: a stored query.
     """
     postgres = connection.dialect.name == "postgresql"
-    for aggregate in AGGREGATES:
+    for aggregate in _named(names):
         keys = ", ".join(aggregate.keys)
         if postgres:
             sql = aggregate.build().compile(
@@ -413,10 +471,10 @@ def create_aggregates(connection: Connection) -> None:
         )
 
 
-def drop_aggregates(connection: Connection) -> None:
-    """Drop what `create_aggregates` made (migration 0003's downgrade)."""
+def drop_aggregates(connection: Connection, names: Sequence[str] | None = None) -> None:
+    """Drop what `create_aggregates` made (the migrations' downgrades)."""
     postgres = connection.dialect.name == "postgresql"
-    for aggregate in reversed(AGGREGATES):
+    for aggregate in reversed(_named(names)):
         kind = "MATERIALIZED VIEW" if postgres else "TABLE"
         connection.execute(text(f"DROP {kind} IF EXISTS {aggregate.name}"))
 

@@ -57,6 +57,9 @@ class Measures:
     score_n: int = 0
     planning_n: int = 0
     planning_min: float = 0.0
+    # analytics_rating_daily
+    ratings: int = 0
+    rating_sum: float = 0.0
 
     def add(self, other: Measures) -> Measures:
         """Add `other` into this one (returns self)."""
@@ -119,7 +122,7 @@ class Kpi:
 
     key: str
     label: str
-    unit: str  # "$", "%", "km", "h", "l", "t", "min", "mpg", "l/100km", "/h", "" (a count)
+    unit: str  # "$", "%", "km", "h", "l", "t", "min", "mpg", "l/100km", "/h", "/5", "" (a count)
     formula: str
     compute: Callable[[Measures], float | None]
     higher_is_better: bool = True
@@ -181,6 +184,9 @@ KPIS: tuple[Kpi, ...] = (
         lambda m: _ratio(m.eta_abs_min, m.eta_n), False),
     Kpi("incidents", "Incidents", "", "incident events on routes",
         lambda m: m.incidents if m.routes else None, False),
+    Kpi("customer_rating", "Customer rating", "/5", "rating_sum / ratings",
+        lambda m: _ratio(m.rating_sum, m.ratings), True, "target_rating"),
+    Kpi("ratings", "Ratings", "", "ratings given", lambda m: m.ratings if m.ratings else None),
 )  # fmt: skip
 KPI_BY_KEY = {k.key: k for k in KPIS}
 
@@ -208,6 +214,7 @@ class Targets:
     fleet_utilization: float = 0.90
     planning_minutes: float = 1.0
     mpg: float = 7.8
+    rating: float = 4.8
 
     @classmethod
     def from_settings(cls, settings: Any) -> Targets:
@@ -218,6 +225,7 @@ class Targets:
             fleet_utilization=settings.target_fleet_utilization,
             planning_minutes=settings.target_planning_minutes,
             mpg=settings.target_mpg,
+            rating=settings.target_rating,
         )
 
     def for_kpi(self, key: str) -> float | None:
@@ -230,6 +238,7 @@ class Targets:
             "planning_minutes": self.planning_minutes,
             "mpg": self.mpg,
             "l_per_100km": 100 * LITRES_PER_US_GALLON / (self.mpg * KM_PER_MILE),
+            "customer_rating": self.rating,
         }
         return derived.get(key)
 

@@ -1,7 +1,7 @@
 """KPI queries: grouped sums from the daily aggregates, then the formulas of backend.analytics.kpis.
 
 Each function runs a fixed handful of set-based queries whatever the range or fleet size: the
-three aggregates grouped by the keys asked for (never a query per vehicle or per day), plus a
+four aggregates grouped by the keys asked for (never a query per vehicle or per day), plus a
 name lookup. Drill-down lists read routes and orders behind a point, limited and indexed.
 """
 
@@ -16,7 +16,13 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
-from backend.analytics.aggregates import ROUTE_MEASURES, order_daily, performance, route_daily
+from backend.analytics.aggregates import (
+    ROUTE_MEASURES,
+    order_daily,
+    performance,
+    rating_daily,
+    route_daily,
+)
 from backend.analytics.kpis import Measures
 from backend.analytics.sql import minutes_between, period_of
 from backend.db.models import ROUTES_DRIVEN, Depot, Order, Route, RouteStop, User, Vehicle
@@ -90,9 +96,10 @@ def measures_by(
 ) -> dict[tuple[Any, ...], Measures]:
     """Measures per distinct value of `keys` (of day, depot_id, vehicle_id, driver_id).
 
-    Three grouped queries, one per aggregate; with a week or month `grain` the "day" key is the
+    Four grouped queries, one per aggregate; with a week or month `grain` the "day" key is the
     first day of its period, so the database adds the days up. Orders and optimization
-    requests are not per driver, so grouping by driver_id reads the route aggregate only.
+    requests are not per driver, so grouping by driver_id reads the route and rating
+    aggregates only.
     """
     _serial(session)
     out: dict[tuple[Any, ...], Measures] = defaultdict(Measures)
@@ -116,6 +123,17 @@ def measures_by(
         m = out[tuple(row[: len(keys)])]
         for name, value in zip(ROUTE_MEASURES, row[len(keys) :], strict=True):
             setattr(m, name, (int if isinstance(getattr(m, name), int) else float)(value or 0))
+    ra = rating_daily
+    cols = key_columns(ra)
+    stmt = (
+        select(*cols, func.sum(ra.c.ratings), func.sum(ra.c.rating_sum))
+        .where(*_where(ra, date_from, date_to, depot_ids))
+        .group_by(*cols)
+    )
+    for row in session.execute(stmt):
+        m = out[tuple(row[: len(keys)])]
+        m.ratings += int(row[len(keys)] or 0)
+        m.rating_sum += float(row[len(keys) + 1] or 0.0)
     if "driver_id" in keys:
         return dict(out)
     od = order_daily

@@ -544,8 +544,25 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column()
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # The stop an alert is about (late_risk), and when its cause went away. No foreign key:
+    # a re-plan may replace the stop, and the alert then clears on the next ETA pass.
+    route_stop_id: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    # What the screens need to link and act: vehicle, route, stop, order reference, action.
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
-    __table_args__ = (Index("ix_notification_depot_created", "depot_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notification_depot_created", "depot_id", "created_at"),
+        # One open alert of a kind per stop: an idempotent insert, whatever the workers.
+        Index(
+            "uq_notification_open_stop",
+            "kind",
+            "route_stop_id",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )
 
 
 class ModelStatus(enum.StrEnum):
@@ -588,3 +605,33 @@ class ModelVersion(Base):
             "status IN ('training', 'ready', 'active', 'failed', 'retired')", name="status_known"
         ),
     )
+
+
+class DeliveryRating(Base):
+    """A customer's 1-5 rating of one delivered order (at most one per order)."""
+
+    __tablename__ = "delivery_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_order.id", ondelete="CASCADE"), unique=True
+    )
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+
+class ScheduledRun(Base):
+    """A claim on one scheduled job of one closed day: the unique key lets one worker win."""
+
+    __tablename__ = "scheduled_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    job_id: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("kind", "day"),)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from backend.auth.passwords import hash_password
 from backend.auth.tokens import issue_token
 from backend.db.models import (
+    DeliveryRating,
     Depot,
     Notification,
     OptimizationEvent,
@@ -58,6 +59,7 @@ _SERIAL_TABLES = (
     "route_stop",
     "route_event",
     "notification",
+    "delivery_rating",
 )
 
 
@@ -152,6 +154,7 @@ def seed_demo(
         (RouteStop, rows.stops),
         (RouteEvent, rows.route_events),
         (Notification, rows.notifications),
+        (DeliveryRating, rows.ratings),
         (VehicleState, states),
     ):
         if batch:

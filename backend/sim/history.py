@@ -18,7 +18,15 @@ from backend.sim.context import FleetContext, HistoryStats
 from backend.sim.execution import RouteRun
 from backend.sim.orders import DayOrders, generate_orders, order_count
 from backend.sim.plans import record_plan
-from backend.sim.records import IdAllocator, Rows, event_row, local_ts, notification_row, order_row
+from backend.sim.records import (
+    IdAllocator,
+    Row,
+    Rows,
+    event_row,
+    local_ts,
+    notification_row,
+    order_row,
+)
 from backend.sim.traffic import daily_weather
 
 # Manual planning took the dispatcher about 45 minutes each morning (the original baseline).
@@ -26,8 +34,30 @@ PLANNING_START_MIN = 5 * 60 + 30
 PLANNING_MINUTES = 45.0
 _STREAM_ORDERS = 0x0D
 _STREAM_DRIVE = 0xD7
+_STREAM_RATINGS = 0x5A
+# Customer ratings: who rates, and the odds of 5..1 stars by how late the delivery came.
+RATE_SHARE = 0.3
+RATE_SHARE_VERY_LATE = 0.45
+RATING_ODDS = (  # (late up to minutes, P(5), P(4), P(3), P(2), P(1))
+    (0.0, (0.86, 0.11, 0.02, 0.007, 0.003)),
+    (15.0, (0.60, 0.28, 0.08, 0.03, 0.01)),
+    (60.0, (0.30, 0.30, 0.20, 0.12, 0.08)),
+    (float("inf"), (0.10, 0.20, 0.25, 0.25, 0.20)),
+)
+RATING_COMMENTS = {
+    1: ("Hours late and nobody called.", "Arrived well after the window."),
+    2: ("Late again.", "Came after the window I picked."),
+    5: ("Right on time, thank you!", "Friendly driver.", ""),
+}
 
-__all__ = ["FleetContext", "HistoryStats", "day_orders", "simulate_day", "simulate_history"]
+__all__ = [
+    "FleetContext",
+    "HistoryStats",
+    "day_orders",
+    "rate_deliveries",
+    "simulate_day",
+    "simulate_history",
+]
 
 
 def day_orders(seed: int, day: date, *, is_today: bool) -> DayOrders:
@@ -103,6 +133,35 @@ def simulate_day(
                     failure_reason="not planned: no vehicle capacity",
                 )
                 stats.cancelled += 1
+    rate_deliveries(seed, day, order_rows, ids, rows)
+
+
+def rate_deliveries(
+    seed: int, day: date, order_rows: list[Row], ids: IdAllocator, rows: Rows
+) -> None:
+    """Customer ratings of the day's delivered orders: some customers rate, late ones lower."""
+    rng = np.random.default_rng([seed, day.toordinal(), _STREAM_RATINGS])
+    for row in order_rows:
+        if row["status"] != "delivered" or row["delivered_at"] is None:
+            continue
+        arrived = row["arrived_at"] or row["delivered_at"]
+        late = (arrived - row["window_end"]).total_seconds() / 60
+        if rng.random() >= (RATE_SHARE_VERY_LATE if late > 60 else RATE_SHARE):
+            continue
+        odds = next(p for limit, p in RATING_ODDS if late <= limit)
+        stars = 5 - int(rng.choice(5, p=odds))
+        choices = RATING_COMMENTS.get(stars, ("",))
+        comment = choices[int(rng.integers(len(choices)))] if rng.random() < 0.3 else ""
+        rated = row["delivered_at"] + timedelta(minutes=round(float(rng.lognormal(4.0, 0.8))))
+        rows.ratings.append(
+            {
+                "id": ids.take("delivery_rating"),
+                "order_id": row["id"],
+                "rating": stars,
+                "comment": comment,
+                "created_at": rated,
+            }
+        )
 
 
 def _weather_alert(

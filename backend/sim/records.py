@@ -40,6 +40,7 @@ class Rows:
     stops: list[Row] = field(default_factory=list)
     route_events: list[Row] = field(default_factory=list)
     notifications: list[Row] = field(default_factory=list)
+    ratings: list[Row] = field(default_factory=list)
 
 
 def windows_json(orders: DayOrders, i: int) -> list[dict[str, str]]:

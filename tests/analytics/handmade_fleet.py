@@ -11,7 +11,8 @@ shift 08:00-18:00) drives one route with driver Dana: planned 100 km / 480 min, 
 | O3    | 12:00      | 12:00   | 12:40   | 12:45 | failed (customer_not_home), 40 late |
 | O4    | 15:00      | 14:00   | 14:10   | 14:25 | delivered, on time           |
 
-O5 was cancelled (no capacity). One breakdown was reported on the route. Two optimization
+O5 was cancelled (no capacity). One breakdown was reported on the route. Customers rated O1
+5 stars and O2 4 stars (O4's customer did not rate). Two optimization
 requests: REQ-A asked 06:00:00, accepted 06:00:45 (0.75 min, score 0.9); REQ-B a manual plan
 created 05:00, completed 05:45 (45 min, score 0.7). Depot South has one route of its own that a
 North dispatcher must never see.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from backend.db.models import (
+    DeliveryRating,
     Depot,
     OptimizationEvent,
     OptimizationRequest,
@@ -106,9 +108,12 @@ def build(session) -> Handmade:
         RouteStop(sequence=0, kind="start", lat=41.9, lon=-87.6, planned_arrival_at=at(8),
                   planned_departure_at=at(8), actual_arrival_at=at(8), actual_departure_at=at(8))
     )  # fmt: skip
+    stars = {"O1": 5, "O2": 4}
     for seq, (ref, kg, end, planned, arrived, left, status, reason) in enumerate(rows, 1):
         order = _order(session, north, ref, kg, end, status, vehicle_id=van.id,
                        failure_reason=reason)  # fmt: skip
+        if ref in stars:
+            session.add(DeliveryRating(order_id=order.id, rating=stars[ref], created_at=at(18)))
         route.stops.append(
             RouteStop(order_id=order.id, sequence=seq, kind="delivery", lat=41.9, lon=-87.6,
                       planned_arrival_at=planned, planned_departure_at=planned,

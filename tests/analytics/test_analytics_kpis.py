@@ -43,6 +43,8 @@ EXPECTED = {
     "duration_vs_plan": 540 / 480 - 1,
     "eta_error_min": (30 + 40 + 40 + 10) / 4,
     "incidents": 1,  # the breakdown; "arrived" is not an incident
+    "customer_rating": (5 + 4) / 2,  # O1 and O2 rated; O4 not
+    "ratings": 2,
 }
 
 
@@ -174,7 +176,53 @@ def test_targets_are_the_original_design_values() -> None:
     assert targets.for_kpi("fleet_utilization") == 0.90
     assert targets.for_kpi("planning_minutes") == 1.0
     assert targets.for_kpi("l_per_100km") == pytest.approx(235.2146 / 7.8, rel=1e-4)
+    assert targets.for_kpi("customer_rating") == 4.8
     assert targets.for_kpi("distance_km") is None
+
+
+def test_customer_rating_per_driver_vehicle_and_day(database, handmade: Handmade) -> None:
+    """Dana's two ratings (5 and 4) are hers, VAN-1's and the North depot's; South has none."""
+    with database.session() as session:
+        by_driver = measures_by(
+            session, keys=("driver_id", "day"), date_from=DAY, date_to=DAY, depot_ids=None
+        )
+        by_depot = measures_by(
+            session, keys=("depot_id",), date_from=DAY, date_to=DAY, depot_ids=None
+        )
+        drivers = get_breakdown(
+            session, dimension="driver", depot_ids=None, date_from=DAY, date_to=DAY
+        )
+    dana = by_driver[(handmade.driver_id, DAY)]
+    assert (dana.ratings, dana.rating_sum) == (2, 9.0)
+    assert kpi_values(dana)["customer_rating"] == pytest.approx(4.5)
+    assert by_depot[(handmade.north_id,)].ratings == 2
+    assert by_depot[(handmade.south_id,)].ratings == 0
+    assert kpi_values(by_depot[(handmade.south_id,)])["customer_rating"] is None
+    [row] = [r for r in drivers if r.key == handmade.driver_id]
+    assert kpi_values(row.measures)["customer_rating"] == pytest.approx(4.5)
+
+
+def test_a_new_rating_counts_after_the_refresh(database, handmade: Handmade) -> None:
+    """record_rating on O4 (1 star): (5 + 4 + 1) / 3 once the aggregates are refreshed."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from backend.analytics.aggregates import refresh_aggregates
+    from backend.db.models import Order
+    from backend.services.ratings import record_rating
+
+    with database.session() as session:
+        o4 = session.scalar(select(Order.id).where(Order.reference == "O4"))
+        record_rating(
+            session, order_id=o4, rating=1, comment="late", now=datetime(2026, 3, 3, tzinfo=UTC)
+        )
+    with database.session() as session:
+        assert kpi_values(_north(session, handmade))["customer_rating"] == pytest.approx(4.5)
+    refresh_aggregates(database)
+    with database.session() as session:
+        values = kpi_values(_north(session, handmade))
+    assert values["customer_rating"] == pytest.approx(10 / 3) and values["ratings"] == 3
 
 
 @pytest.mark.parametrize("grain", ["week", "month"])

@@ -1,5 +1,6 @@
-"""Migration 0003: the aggregates have exactly the columns backend.analytics reads, a unique key
-(materialized views on PostgreSQL), and the migration goes down and up again."""
+"""Migrations 0003 and 0005: the aggregates have exactly the columns backend.analytics reads, a
+unique key (materialized views on PostgreSQL); 0005's tables match their models; both go down
+and up again."""
 
 from __future__ import annotations
 
@@ -50,3 +51,34 @@ def test_downgrade_and_upgrade(database) -> None:
     assert not names & {a.name for a in AGGREGATES} and retention_state.name not in names
     upgrade(database.engine)
     assert {a.name for a in AGGREGATES} <= set(inspect(database.engine).get_table_names())
+
+
+def test_0005_tables_match_their_models(database) -> None:
+    """delivery_rating and scheduled_run as the models declare them (constraints included)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from backend.db.base import Base
+
+    with database.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = [
+            d
+            for d in compare_metadata(context, Base.metadata)
+            if "delivery_rating" in str(d) or "scheduled_run" in str(d)
+        ]
+    assert diffs == []
+
+
+def test_0005_down_and_up(database) -> None:
+    """0005 down drops the ratings, their aggregate and the claims; up brings them back."""
+    if database.engine.dialect.name != "sqlite":
+        return
+    from backend.db.migrate import downgrade, upgrade
+
+    new = {"delivery_rating", "scheduled_run", "analytics_rating_daily"}
+    downgrade(database.engine, "0004")
+    assert not set(inspect(database.engine).get_table_names()) & new
+    assert "analytics_route_daily" in inspect(database.engine).get_table_names()
+    upgrade(database.engine)
+    assert new <= set(inspect(database.engine).get_table_names())

@@ -27,6 +27,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 ISSUES = "status IN ('failed', 'cancelled')"
+# The aggregates of this revision (0005 adds analytics_rating_daily).
+NAMES = ("mv_route_performance_analytics", "analytics_route_daily", "analytics_order_daily")
 
 
 def upgrade() -> None:
@@ -38,12 +40,12 @@ def upgrade() -> None:
         postgresql_where=sa.text(ISSUES),
         sqlite_where=sa.text(ISSUES),
     )
-    create_aggregates(op.get_bind())
+    create_aggregates(op.get_bind(), NAMES)
     # The retention job's per-vehicle watermark (what makes it resumable after a crash).
     retention_state.create(op.get_bind())
 
 
 def downgrade() -> None:
     retention_state.drop(op.get_bind())
-    drop_aggregates(op.get_bind())
+    drop_aggregates(op.get_bind(), NAMES)
     op.drop_index("ix_delivery_order_issues_date", table_name="delivery_order")
