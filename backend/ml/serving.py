@@ -109,8 +109,11 @@ def live_etas(
     now: datetime,
     depot_ids: list[int] | None = None,
     route_ids: list[int] | None = None,
+    until: date | None = None,
 ) -> list[StopEta]:
     """ETAs for every open stop of the day's routes in force (one query for the stops).
+
+    `until` widens the days to `day`..`until` (routes of depots in other time zones).
 
     Legs are chained per route from the last departure (or now, if later): each leg starts
     when the previous stop's predicted service ends. The P10/P90 spread of the chain adds the
@@ -118,7 +121,7 @@ def live_etas(
     that keeps the interval from growing linearly with the number of stops.
     """
     query = legs_query(
-        depot_ids=depot_ids, since=day, until=day, route_ids=route_ids, driven_only=False
+        depot_ids=depot_ids, since=day, until=until or day, route_ids=route_ids, driven_only=False
     ).where(Route.status.in_([s.value for s in ROUTES_IN_FORCE]))
     result = session.execute(query)
     legs = pd.DataFrame(result.all(), columns=list(result.keys()))

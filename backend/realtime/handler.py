@@ -240,6 +240,7 @@ def _route_event(
         service.publish(recorded.depot_id, kind, frame)
     if recorded.notification_frame is not None:
         service.publish_notification(recorded.notification_frame)
+    service.late_risk.mark([recorded.depot_id])  # the stop's ETA and its alert may change
     return [
         acknowledgment(
             "route_event",

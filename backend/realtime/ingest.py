@@ -156,8 +156,11 @@ class PositionWriter:
         capacity: int = 200_000,
         batch_size: int = 5000,
         clock: Clock = SYSTEM_CLOCK,
+        on_written: Callable[[set[int | None]], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        # Told the depots of every durable batch (the at-risk watcher), after the commit.
+        self._on_written = on_written
         self._clock = clock
         self._bus = bus
         self._capacity = capacity
@@ -255,6 +258,8 @@ class PositionWriter:
             if ack.remaining == 0:
                 ack.send(ack.frame)
         self._publish(batch)
+        if self._on_written is not None:
+            self._on_written({item[1] for item in batch})
         return len(batch)
 
     def _publish(self, batch: list[tuple[PositionFix, int | None, PendingAck]]) -> None:

@@ -51,7 +51,11 @@ def init_realtime(server: Flask, runtime: Runtime, config: RealtimeConfig | None
     """
     config = config or RealtimeConfig.from_settings(runtime.settings)
     service = RealtimeService(
-        runtime.db.session, make_bus(runtime.settings), config, clock=runtime.clock
+        runtime.db.session,
+        make_bus(runtime.settings),
+        config,
+        clock=runtime.clock,
+        settings=runtime.settings,
     )
     runtime.realtime = service
     # Optimization messages start the same planning jobs as POST /api/v1/plans.

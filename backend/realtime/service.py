@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.permissions import Principal
 from backend.clock import SYSTEM_CLOCK, Clock
+from backend.config import Settings
 from backend.db.models import Role, Vehicle, VehicleState
 from backend.realtime.bus import Bus, depot_channel, room_channel
 from backend.realtime.hub import (
@@ -34,6 +35,7 @@ from backend.realtime.protocol import (
     position_record,
 )
 from backend.realtime.publisher import user_room
+from backend.services.late_risk import LateRiskWatcher
 
 log = logging.getLogger("realtime")
 
@@ -51,6 +53,7 @@ class RealtimeService:
         bus: Bus,
         config: RealtimeConfig,
         clock: Clock = SYSTEM_CLOCK,
+        settings: Settings | None = None,
     ) -> None:
         self.sessions = sessions
         self.bus = bus
@@ -58,12 +61,17 @@ class RealtimeService:
         # Every "now" of the realtime layer comes from here, so tests can pin it.
         self.clock = clock
         self.hub = Hub()
+        # At-risk alerts: written positions and stored stop events mark their depots.
+        self.late_risk = LateRiskWatcher(
+            sessions, self.publish_notification, clock=clock, settings=settings
+        )
         self.writer = PositionWriter(
             sessions,
             bus,
             capacity=config.writer_queue,
             batch_size=config.writer_batch,
             clock=clock,
+            on_written=self.late_risk.mark,
         )
         self.optimizer: Optimizer | None = None
         self._started = False
@@ -80,6 +88,7 @@ class RealtimeService:
             atexit.register(self.stop)
             self.bus.subscribe(self.hub.on_bus_message)
             self.writer.start()
+            self.late_risk.start()
             threading.Thread(
                 target=self._housekeep, name="realtime-housekeeper", daemon=True
             ).start()
@@ -92,6 +101,7 @@ class RealtimeService:
         for connection in list(self.hub.connections):
             connection.request_close(1001, "server shutting down")
         self.writer.stop()
+        self.late_risk.stop()
         self.bus.close()
 
     def _housekeep(self) -> None:

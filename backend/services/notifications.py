@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,10 @@ class NotificationOut(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: int | None
+    # An at-risk alert's stop, when its cause went away, and its links and suggested action.
+    route_stop_id: int | None = None
+    resolved_at: datetime | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 def _scope(principal: Principal) -> list[ColumnElement[bool]]:
