@@ -12,7 +12,7 @@ from backend.db.models import PLANS_OPEN, OptimizationRequest, OptimizationRespo
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.tickets import sign_ticket, verify_ticket
-from backend.planning import MAX_TIME_LIMIT_S, PlanningError, PlanRequest, accept_plan
+from backend.planning import MAX_TIME_LIMIT_S, PlanningError, accept_plan, parse_plan_request
 from backend.planning.publish import announce_accepted
 from backend.planning.submit import submit_plan
 from backend.runtime import Runtime, runtime_of
@@ -60,13 +60,15 @@ def start_optimize(
         return dash.no_update, _message("Choose a depot and a service date first.", "error")
     mode = "remaining" if triggered_id() == ids.OPTIMIZE_REMAINING else "full"
     try:
-        request = PlanRequest(
-            depot_id=int(depot_id),
-            service_date=day,
-            engine=str(engine),
-            time_limit_s=float(budget),
-            breaks=bool(breaks),
-            mode=mode,
+        request = parse_plan_request(
+            {
+                "depot_id": depot_id,
+                "service_date": day,
+                "engine": engine,
+                "time_limit_s": budget,
+                "breaks": bool(breaks),
+                "mode": mode,
+            }
         )
         request_id = submit_plan(
             runtime.jobs,
@@ -76,7 +78,7 @@ def start_optimize(
             clock=runtime.clock,
             source="panel",
         )
-    except (PlanningError, TypeError, ValueError) as exc:
+    except PlanningError as exc:
         return dash.no_update, _message(str(exc), "error")
     ticket = sign_ticket(runtime.settings.effective_secret_key, request_id, principal.user_id)
     verb = "Re-optimizing the remaining stops" if mode == "remaining" else "Optimizing"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -14,13 +13,7 @@ from backend.api.errors import ApiError, ErrorResponse, require
 from backend.api.hooks import permission
 from backend.db.models import PLANS_OPEN, OptimizationResponse, Route
 from backend.db.queries.optimization import get_request, latest_response
-from backend.planning import (
-    MAX_TIME_LIMIT_S,
-    MIN_TIME_LIMIT_S,
-    PlanningError,
-    PlanRequest,
-    accept_plan,
-)
+from backend.planning import PlanningError, PlanRequest, accept_plan
 from backend.planning.publish import announce_accepted
 from backend.planning.submit import submit_plan
 from backend.runtime import current_runtime
@@ -34,26 +27,6 @@ plans_api = APIBlueprint(
 )
 
 _ERRORS: dict[int | str, Any] = {401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse}
-
-
-class PlanCreate(BaseModel):
-    """A request to plan one depot's day."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    depot_id: int = Field(ge=1, le=2**31 - 1)
-    service_date: date
-    # Bounded like every id: a larger one overflowed the database driver (a 500).
-    vehicle_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
-        default_factory=list, max_length=500
-    )
-    engine: Literal["auto", "ortools", "pyvrp"] = "auto"
-    time_limit_s: float = Field(default=15.0, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S)
-    breaks: bool = False
-    priority: int = Field(default=5, ge=1, le=10)
-    mode: Literal["full", "remaining"] = Field(
-        default="full", description="full: plan open orders; remaining: re-plan the live day"
-    )
 
 
 class PlanPath(BaseModel):
@@ -87,18 +60,18 @@ def _visible_request(job_id: str) -> Any:
     responses={202: PlanJob, 422: ErrorResponse, **_ERRORS},
 )
 @permission("plan:write")
-def create_plan_view(body: PlanCreate):
+def create_plan_view(body: PlanRequest):
     """Validate, start a background job and answer at once with its id."""
     principal = require("plan:write")
     runtime = current_runtime()
-    # A refused request raises a PlanningError (a ServiceError): 404 for an unknown or
+    # The body is the one planning request model (the panel and the socket parse through it
+    # too). A refused request raises a PlanningError (a ServiceError): 404 for an unknown or
     # out-of-scope depot (ids don't leak), 403 for a role, 422 naming the field otherwise.
-    request = PlanRequest(**{**body.model_dump(), "vehicle_ids": tuple(body.vehicle_ids)})
     job_id = submit_plan(
         runtime.jobs,
         runtime.db,
         principal=principal,
-        request=request,
+        request=body,
         clock=runtime.clock,
         source="api",
     )

@@ -9,7 +9,6 @@ routes in force; `publish` tells the depot's sockets. Jobs get ids only (see bac
 from backend.planning.accept import AcceptedPlan, accept_plan
 from backend.planning.problem import PlanningInput, build_problem
 from backend.planning.request import (
-    ENGINES,
     MAX_ID,
     MAX_TIME_LIMIT_S,
     MIN_TIME_LIMIT_S,
@@ -17,6 +16,7 @@ from backend.planning.request import (
     PlanningError,
     PlanOutcome,
     PlanRequest,
+    parse_plan_request,
     request_fields,
     stored_request,
 )
@@ -27,6 +27,7 @@ from backend.planning.store import (
     record_pending,
     validate_request,
 )
+from backend.solver import ENGINES  # listed by the solver; re-exported for the UI's choices
 
 __all__ = [
     "ABANDONED_AFTER_S",
@@ -42,6 +43,7 @@ __all__ = [
     "PlanningInput",
     "accept_plan",
     "build_problem",
+    "parse_plan_request",
     "plan_in_process",
     "reap_abandoned",
     "record_pending",

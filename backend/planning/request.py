@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend.db.models import (
     OptimizationRequest,
     OrderStatus,
 )
 from backend.services import ForbiddenError, NotFoundError, ServiceError
-from backend.solver import ENGINES  # the engines are listed once, by the solver
+from backend.solver import EngineName  # the engines are listed once, by the solver
 
 log = logging.getLogger(__name__)
 
 
-MODES = ("full", "remaining")
+Mode = Literal["full", "remaining"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 1, 300
 
 
 MAX_ID = 2**31 - 1  # the database's integer ids
+MAX_VEHICLE_IDS = 500
 
 
 # Orders still open for planning; later statuses belong to a driver's live route.
@@ -55,39 +60,44 @@ class PlanningForbidden(PlanningError, ForbiddenError):
     code = "forbidden"
 
 
-@dataclass(frozen=True)
-class PlanRequest:
-    """What to plan: one depot's day, with which engine and time budget."""
+# Strict where a JSON client could slip a wrong type through lax coercion (`true` as a time
+# limit, "5" as an id); dates stay lax so ISO strings parse.
+PositiveId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
-    depot_id: int
+
+class PlanRequest(BaseModel):
+    """What to plan: one depot's day, with which engine and time budget.
+
+    The one request model: REST validates its body through it, and the panel, the socket and a
+    job reading a stored request go through `parse_plan_request`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Ids outside the database's integer range are refused here for every path, before a
+    # query could overflow on them.
+    depot_id: PositiveId
     service_date: date
-    vehicle_ids: tuple[int, ...] = ()
-    engine: str = "auto"
-    time_limit_s: float = 15.0
+    vehicle_ids: tuple[PositiveId, ...] = Field(default=(), max_length=MAX_VEHICLE_IDS)
+    engine: EngineName = "auto"
+    time_limit_s: float = Field(default=15.0, ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S, strict=True)
     # Off by default: OR-Tools plans with breaks are markedly longer (see the README).
-    breaks: bool = False
-    priority: int = 5
-    seed: int = 0
-    # "full" plans the open orders from scratch; "remaining" re-plans the live day.
-    mode: str = "full"
+    breaks: bool = Field(default=False, strict=True)
+    priority: int = Field(default=5, ge=1, le=10, strict=True)
+    seed: int = Field(default=0, ge=0, le=MAX_ID, strict=True)
+    mode: Mode = Field(
+        default="full", description="full: plan open orders; remaining: re-plan the live day"
+    )
 
-    def __post_init__(self) -> None:
-        # Ids outside the database's integer range are refused here for every path (REST,
-        # socket, panel), before a query could overflow on them.
-        if not 1 <= self.depot_id <= MAX_ID:
-            raise PlanningError("depot_id", f"must be an id between 1 and {MAX_ID}")
-        if any(not 1 <= v <= MAX_ID for v in self.vehicle_ids):
-            raise PlanningError("vehicle_ids", f"ids must be between 1 and {MAX_ID}")
-        if self.mode not in MODES:
-            raise PlanningError("mode", f"must be one of {', '.join(MODES)}")
-        if self.engine not in ENGINES:
-            raise PlanningError("engine", f"must be one of {', '.join(ENGINES)}")
-        if not MIN_TIME_LIMIT_S <= self.time_limit_s <= MAX_TIME_LIMIT_S:
-            raise PlanningError(
-                "time_limit_s", f"must be between {MIN_TIME_LIMIT_S} and {MAX_TIME_LIMIT_S}"
-            )
-        if not 1 <= self.priority <= 10:
-            raise PlanningError("priority", "must be between 1 and 10")
+
+def parse_plan_request(fields: Mapping[str, Any]) -> PlanRequest:
+    """Validate `fields` through PlanRequest; a PlanningError names the first bad field."""
+    try:
+        return PlanRequest.model_validate(dict(fields))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+        loc = first.get("loc") or ("request",)
+        raise PlanningError(str(loc[0]), str(first.get("msg", "invalid"))) from None
 
 
 @dataclass(frozen=True)
@@ -103,34 +113,16 @@ class PlanOutcome:
 
 
 def request_fields(request: PlanRequest) -> dict[str, Any]:
-    """A request's options as JSON (what a job receives and the stored request records)."""
-    return {
-        "depot_id": request.depot_id,
-        "service_date": request.service_date.isoformat(),
-        "vehicle_ids": list(request.vehicle_ids),
-        "engine": request.engine,
-        "time_limit_s": request.time_limit_s,
-        "breaks": request.breaks,
-        "priority": request.priority,
-        "mode": request.mode,
-    }
+    """A request's options as JSON (what the stored request records)."""
+    return request.model_dump(mode="json", exclude={"seed"})
 
 
 def stored_request(row: OptimizationRequest) -> PlanRequest:
     """The PlanRequest a stored (pending) request row describes."""
-    fields = dict(row.constraints or {})
     if row.depot_id is None:
         raise PlanningError("request_id", "the stored request names no depot")
+    fields = {**(row.constraints or {}), "depot_id": row.depot_id, "priority": row.priority}
     try:
-        return PlanRequest(
-            depot_id=row.depot_id,
-            service_date=date.fromisoformat(str(fields["service_date"])),
-            vehicle_ids=tuple(int(v) for v in fields.get("vehicle_ids") or ()),
-            engine=str(fields.get("engine", "auto")),
-            time_limit_s=float(fields.get("time_limit_s", 15.0)),
-            breaks=bool(fields.get("breaks", False)),
-            priority=int(row.priority),
-            mode=str(fields.get("mode", "full")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        return parse_plan_request(fields)
+    except PlanningError as exc:
         raise PlanningError("request_id", f"the stored request is unreadable: {exc}") from None

@@ -9,11 +9,10 @@ user's sockets with `route_optimization_response` and the depot's room with
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from backend.db.models import PLANS_FINAL, OptimizationRequest
-from backend.planning import PlanningError, PlanRequest
+from backend.planning import PlanningError, PlanRequest, parse_plan_request
 from backend.planning.submit import submit_plan
 from backend.realtime.handler import acknowledgment
 from backend.realtime.hub import Connection
@@ -62,7 +61,9 @@ class SocketOptimizer:
                 raise ProtocolError(NOT_FOUND, exc.message, field="depotId") from None
             if isinstance(exc, ForbiddenError):
                 raise ProtocolError(PERMISSION_DENIED, exc.message) from None
-            raise ProtocolError(INVALID_MESSAGE, exc.message, field=_camel(exc.field)) from None
+            raise ProtocolError(
+                INVALID_MESSAGE, exc.message, field=_message_key(exc.field)
+            ) from None
         return [
             acknowledgment(
                 "route_optimization_request", client_request_id, jobId=job_id, status="queued"
@@ -91,47 +92,28 @@ class SocketOptimizer:
         ]
 
 
-def _camel(field_name: str) -> str:
-    head, *rest = field_name.split("_")
-    return head + "".join(part.title() for part in rest)
+# The message's keys for the request model's fields (the protocol is camelCase).
+MESSAGE_KEYS = {
+    "depot_id": "depotId",
+    "service_date": "serviceDate",
+    "vehicle_ids": "vehicleIds",
+    "engine": "engine",
+    "time_limit_s": "timeLimit",
+    "mode": "mode",
+    "breaks": "breaks",
+}
+
+
+def _message_key(field_name: str) -> str:
+    return MESSAGE_KEYS.get(field_name, field_name)
 
 
 def _plan_request(message: dict[str, Any]) -> PlanRequest:
-    """The planning request a message asks for; ProtocolError names a bad field."""
-    fields: dict[str, Any] = {}
+    """The planning request a message asks for, validated by the one request model."""
+    fields = {name: message[key] for name, key in MESSAGE_KEYS.items() if key in message}
+    if fields.get("vehicle_ids") is None:
+        fields.pop("vehicle_ids", None)
     try:
-        fields["depot_id"] = _int(message.get("depotId"), "depotId")
-        fields["service_date"] = date.fromisoformat(str(message.get("serviceDate", "")))
-    except ValueError:
-        raise ProtocolError(
-            INVALID_MESSAGE, "serviceDate must be YYYY-MM-DD", field="serviceDate"
-        ) from None
-    for key, name, kind in (
-        ("engine", "engine", str),
-        ("time_limit_s", "timeLimit", float),
-        ("mode", "mode", str),
-        ("breaks", "breaks", bool),
-    ):
-        if name in message:
-            value = message[name]
-            if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise ProtocolError(INVALID_MESSAGE, f"{name} must be a number", field=name)
-            if kind is not float and not isinstance(value, kind):
-                raise ProtocolError(INVALID_MESSAGE, f"{name} has the wrong type", field=name)
-            fields[key] = value
-    vehicle_ids = message.get("vehicleIds") or []
-    if not isinstance(vehicle_ids, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in vehicle_ids
-    ):
-        raise ProtocolError(INVALID_MESSAGE, "vehicleIds must be a list of ids", field="vehicleIds")
-    fields["vehicle_ids"] = tuple(vehicle_ids)
-    try:
-        return PlanRequest(**fields)
+        return parse_plan_request(fields)
     except PlanningError as exc:
-        raise ProtocolError(INVALID_MESSAGE, exc.message, field=_camel(exc.field)) from None
-
-
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ProtocolError(INVALID_MESSAGE, f"{name} must be a positive id", field=name)
-    return value
+        raise ProtocolError(INVALID_MESSAGE, exc.message, field=_message_key(exc.field)) from None

@@ -94,10 +94,11 @@ from backend.solver.model import (
     validate,
 )
 from backend.solver.serialize import plan_from_json, plan_to_json
-from backend.solver.solve import ENGINES, solve
+from backend.solver.solve import ENGINES, EngineName, solve
 
 __all__ = [
     "ENGINES",
+    "EngineName",
     "MAX_ORDERS",
     "MAX_VEHICLES",
     "Break",

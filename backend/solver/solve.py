@@ -35,6 +35,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from backend.solver.assemble import build_plan
 from backend.solver.compile import COST_SCALE, Compiled, compile_problem, reserve_breaks
@@ -47,7 +48,9 @@ from backend.solver.progress import Cancel, OnImprove, Progress
 from backend.solver.pyvrp_engine import solve_pyvrp, supports
 from backend.solver.repair import repair
 
-ENGINES = ("auto", "ortools", "pyvrp")
+#: The engines, listed once: the planning request model validates against this type.
+EngineName = Literal["auto", "ortools", "pyvrp"]
+ENGINES: tuple[str, ...] = get_args(EngineName)
 log = logging.getLogger(__name__)
 #: Below this budget "auto" runs PyVRP only; the OR-Tools process costs ~0.3 s to start.
 PARALLEL_MIN_SECONDS = 2.0

@@ -29,10 +29,13 @@ from backend.planning import (
     PlanRequest,
     accept_plan,
     build_problem,
+    parse_plan_request,
     plan_in_process,
     reap_abandoned,
     record_pending,
+    request_fields,
     run_plan,
+    stored_request,
 )
 from factories import DAY, add_other_depot, at_hour, seed_small_day
 
@@ -169,12 +172,45 @@ def test_dispatcher_of_another_depot_cannot_accept(database, cache) -> None:
         ({"time_limit_s": 0}, "time_limit_s"),
         ({"time_limit_s": 1000}, "time_limit_s"),
         ({"priority": 11}, "priority"),
+        ({"depot_id": 2**31}, "depot_id"),
+        ({"vehicle_ids": [1, "2"]}, "vehicle_ids"),
+        ({"mode": "partial"}, "mode"),
+        ({"breaks": "yes"}, "breaks"),
+        ({"colour": "red"}, "colour"),
     ],
 )
 def test_bad_requests_name_the_field(fields: dict, field: str) -> None:
     with pytest.raises(PlanningError) as raised:
-        PlanRequest(depot_id=1, service_date=DAY, **fields)
+        parse_plan_request({"depot_id": 1, "service_date": DAY, **fields})
     assert raised.value.field == field
+
+
+def test_one_request_model_for_every_entry_point() -> None:
+    """The REST body, the socket and the panel all validate through PlanRequest."""
+    from backend.api.plans import create_plan_view
+    from backend.realtime.optimize import _plan_request
+
+    assert create_plan_view.__annotations__["body"] in ("PlanRequest", PlanRequest)
+    from_socket = _plan_request(
+        {"type": "route_optimization_request", "depotId": 3, "serviceDate": "2026-11-27"}
+    )
+    from_panel = parse_plan_request({"depot_id": 3, "service_date": DAY})
+    assert from_socket == from_panel == PlanRequest(depot_id=3, service_date=DAY)
+
+
+def test_a_stored_request_reads_back_as_the_same_request() -> None:
+    request = PlanRequest(
+        depot_id=4,
+        service_date=DAY,
+        vehicle_ids=(7, 8),
+        engine="pyvrp",
+        time_limit_s=3,
+        mode="remaining",
+    )
+    row = OptimizationRequest(
+        request_id="r", depot_id=4, priority=request.priority, constraints=request_fields(request)
+    )
+    assert stored_request(row) == request
 
 
 def test_unknown_depot_and_empty_fleet_are_refused(database, cache) -> None:
@@ -311,7 +347,7 @@ def test_a_vehicle_of_another_depot_is_refused_like_an_unknown_one(database, cac
             record_pending(
                 session,
                 request_id=uuid.uuid4().hex,
-                request=PlanRequest(**{**request.__dict__, "vehicle_ids": vehicle_ids}),
+                request=request.model_copy(update={"vehicle_ids": vehicle_ids}),
                 principal=north_dispatcher,
                 now=MORNING,
             )
