@@ -27,6 +27,7 @@ from backend.db.queries.dispatch import (
 )
 from backend.db.queries.fleet_state import DispatchStatus, status_rules
 from backend.realtime.protocol import format_timestamp
+from backend.services.late_risk import REOPTIMIZE_ACTION, REOPTIMIZE_LABEL
 from backend.services.notifications import NotificationOut
 from components import ids
 from components.markup import tooltip_html
@@ -572,12 +573,20 @@ def create_alerts_feed(
     """Notifications newest first, each with Acknowledge and a link to its vehicle or stop.
 
     `links` maps a notification's route event id to (vehicle id, vehicle name, stop id, order
-    reference). Live ones are prepended by assets/js/dispatch.js (text only, never HTML).
+    reference); an at-risk alert carries its own in `data`, with its suggested action (the
+    planning panel's re-optimize remaining). Live ones are prepended by assets/js/dispatch.js
+    (text only, never HTML).
     """
     items = []
     for n in notifications:
         vehicle_id, vehicle_name, stop_id, reference = links.get(
-            n.route_event_id or 0, (None, None, None, None)
+            n.route_event_id or 0,
+            (
+                n.data.get("vehicleId"),
+                n.data.get("vehicleName"),
+                n.data.get("stopId"),
+                n.data.get("orderReference"),
+            ),
         )
         actions: list[Any] = []
         if vehicle_id is not None:
@@ -598,10 +607,23 @@ def create_alerts_feed(
                     **_data(focus_stop=str(stop_id)),
                 )
             )
+        if n.data.get("action") == REOPTIMIZE_ACTION and n.resolved_at is None:
+            actions.append(
+                html.Button(
+                    str(n.data.get("actionLabel") or REOPTIMIZE_LABEL),
+                    className="btn btn-small btn-primary alert-action",
+                    type="button",
+                    **_data(reoptimize=REOPTIMIZE_ACTION),
+                )
+            )
         acknowledged = n.acknowledged_at is not None
         actions.append(
             html.Button(
-                "Acknowledged" if acknowledged else "Acknowledge",
+                "Cleared"
+                if n.resolved_at is not None
+                else "Acknowledged"
+                if acknowledged
+                else "Acknowledge",
                 className="btn btn-small alert-ack",
                 type="button",
                 disabled=acknowledged,

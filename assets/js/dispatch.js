@@ -532,7 +532,9 @@
   function prependAlert(n) {
     var list = document.getElementById("dispatch-alerts-list");
     if (!list || !n || typeof n.id !== "number") return;
+    if (n.resolvedAt) return markCleared(n.id); // an at-risk alert whose stop is on time again
     if (list.querySelector('[data-alert-id="' + n.id + '"]')) return;
+    var data = n.data || {};
     var item = el("li", "alert-item alert-" + clean(n.severity) + " alert-new");
     item.setAttribute("data-alert-id", String(n.id));
     var head = el("div", "alert-head");
@@ -549,6 +551,18 @@
       show.type = "button";
       show.setAttribute("data-focus-vehicle", String(n.vehicleId));
       actions.appendChild(show);
+    }
+    if (n.stopId != null) {
+      var stop = el("button", "link-button", "Stop " + String(data.orderReference || n.stopId));
+      stop.type = "button";
+      stop.setAttribute("data-focus-stop", String(n.stopId));
+      actions.appendChild(stop);
+    }
+    if (data.action === "reoptimize_remaining") {
+      var act = el("button", "btn btn-small btn-primary alert-action", String(data.actionLabel || "Re-optimize"));
+      act.type = "button";
+      act.setAttribute("data-reoptimize", data.action);
+      actions.appendChild(act);
     }
     var ack = el("button", "btn btn-small alert-ack", "Acknowledge");
     ack.type = "button";
@@ -569,6 +583,16 @@
       button.disabled = true;
       button.textContent = "Acknowledged";
     }
+  }
+
+  function markCleared(id) {
+    markAcknowledged(id);
+    var item = document.querySelector('#dispatch-alerts-list [data-alert-id="' + id + '"]');
+    if (!item) return;
+    var button = item.querySelector("[data-alert-ack]");
+    if (button) button.textContent = "Cleared";
+    var action = item.querySelector("[data-reoptimize]");
+    if (action) action.parentNode.removeChild(action);
   }
 
   // Through the socket's notification_ack, or POST /api/v1/notifications/ack when it is down:
@@ -697,7 +721,9 @@
       }
       return;
     }
-    if (target.closest("#dispatch-reoptimize")) {
+    // The pool's Re-optimize and an at-risk alert's suggested action: the planning panel's
+    // "re-optimize remaining".
+    if (target.closest("#dispatch-reoptimize, [data-reoptimize]")) {
       var button = document.getElementById("optimize-remaining");
       if (!button || button.disabled) button = document.getElementById("optimize-run");
       if (button) {

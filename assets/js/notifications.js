@@ -39,6 +39,7 @@
   }
 
   function add(n) {
+    if (n && typeof n.id === "number" && (n.resolvedAt || n.resolved_at)) return removeIds([n.id]);
     if (!n || typeof n.id !== "number" || n.acknowledgedAt || n.acknowledged_at) return;
     for (var i = 0; i < unread.length; i++) if (unread[i].id === n.id) return;
     unread.push(normalize(n));
