@@ -207,3 +207,37 @@ def test_0006_matches_the_model_and_goes_down_and_up(database) -> None:
     upgrade(database.engine)
     indexes = {i["name"]: i for i in inspect(database.engine).get_indexes("notification")}
     assert indexes["uq_notification_open_stop"]["unique"]
+
+
+def test_the_active_models_p90_decides_where_it_predicts(database, fleet, monkeypatch) -> None:
+    """The plan says on time; the model's P90 (stubbed: training needs TensorFlow) says late."""
+    from backend.ml import serving
+
+    now = _start(database, fleet)
+    with database.session() as session:
+        stop = session.get(RouteStop, fleet.stops[1])
+        window_end = session.get(Order, fleet.orders[0]).window_end
+        planned = stop.planned_arrival_at
+    late = serving.StopEta(
+        stop_id=fleet.stops[1], route_id=fleet.route, order_id=fleet.orders[0], sequence=1,
+        p10=planned, p50=planned, p90=window_end + timedelta(minutes=5), window_end=window_end,
+        source="model", model_version=3,
+    )  # fmt: skip
+    asked: dict = {}
+
+    def live_etas(session, settings, **kwargs):
+        asked.update(kwargs)
+        return [late]
+
+    monkeypatch.setattr(serving, "active_model", lambda session, settings: (3, object()))
+    monkeypatch.setattr(serving, "live_etas", live_etas)
+    settings = load_settings(DEMO=False)
+    with database.session() as session:
+        changes = refresh_late_risk(
+            session, depot_ids=[fleet.depots[0]], now=now, settings=settings
+        )
+    [frame] = changes.raised
+    assert frame["notification"]["data"]["source"] == "model"
+    assert asked["route_ids"] == [fleet.route] and asked["now"] == now
+    # Without settings (no model to ask) the plan decides: on time, so the alert clears.
+    assert len(_refresh(database, fleet, now).cleared) == 1
