@@ -14,6 +14,7 @@ from backend.api.hooks import install_dash_checks
 from backend.auth.web import csrf_token, current_principal, install_guard
 from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings, load_settings
+from backend.jobs.schedule import start_schedule
 from backend.ops.health import blueprint as health_blueprint
 from backend.ops.logs import configure_logging, install_request_ids
 from backend.ops.metrics import install_metrics
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
     register_callbacks(app)
     install_dash_checks(server, lambda: app.callback_map)
     install_security_headers(server, script_hashes=app.csp_hashes)
+    if settings.analytics_schedule:
+        # Each worker ticks; a claim row in the database lets one of them start each job.
+        start_schedule(runtime)
     return app
 
 

@@ -8,6 +8,7 @@ backend call of a few set-based queries on the daily aggregates.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from backend.analytics.aggregates import refresh_aggregates
 from backend.analytics.kpis import KPIS, LATENESS_BINS, Measures, Targets
 from backend.analytics.queries import (
     effective_depots,
@@ -29,6 +29,9 @@ from backend.analytics.queries import (
 )
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import get_local_today
+from backend.jobs.runner import FINAL_STATES
+from backend.jobs.schedule import REFRESH_KIND
+from backend.jobs.tickets import sign_ticket, verify_ticket
 from backend.runtime import current_runtime
 from callbacks._common import (
     InvalidInput,
@@ -47,6 +50,9 @@ from components.analytics import (
     DRILL_ROUTE_COLUMNS,
     FILTERS_STORE,
     GRAINS,
+    REFRESH_DONE_STORE,
+    REFRESH_JOB_STORE,
+    REFRESH_POLL,
     SCORECARD_ID,
     SCORECARD_KPIS,
     TAB_DIMENSION,
@@ -62,6 +68,7 @@ from components.analytics import (
     create_kpi_cards,
     create_url_message,
     csv_id,
+    describe_refresh,
     kpi_cards_data,
     parse_drill,
     parse_search,
@@ -252,8 +259,11 @@ def overview_data(view: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def draw_overview(view: Any) -> tuple[Any, ...]:
-    """KPI cards and every chart; fills the date pickers when the URL had no range."""
+def draw_overview(view: Any, _refreshed: Any = None) -> tuple[Any, ...]:
+    """KPI cards and every chart; fills the date pickers when the URL had no range.
+
+    Drawn again when a refresh job ends (`_refreshed`, the done store).
+    """
     checked = check_view(view)
     data = overview_data(checked)
     dates: tuple[Any, Any] = (no_update, no_update)
@@ -284,8 +294,8 @@ def breakdown_data(view: Mapping[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
-def draw_breakdown(view: Any) -> tuple[Any, ...]:
-    """The breakdown table of the tab, its columns and title."""
+def draw_breakdown(view: Any, _refreshed: Any = None) -> tuple[Any, ...]:
+    """The breakdown table of the tab, its columns and title (again after a refresh)."""
     checked = check_view(view)
     return (
         breakdown_data(checked),
@@ -404,15 +414,34 @@ def download_csv(view: Any, *clicks: Any) -> Any:
     return {"content": text, "filename": f"analytics-{target}.csv", "type": "text/csv"}
 
 
-def refresh_figures(n_clicks: Any) -> str:
-    """Rebuild the daily aggregates now (managers and admins); says how long it took."""
+def refresh_figures(n_clicks: Any) -> tuple[Any, Any, Any]:
+    """Submit an `analytics_refresh` job (managers and admins); the poll follows it from here.
+
+    The browser holds a ticket (the job id, signed for this user), never a bare id.
+    """
     if not n_clicks:
         raise dash.exceptions.PreventUpdate
     principal = require_principal(*ROLES)
     if principal.role not in REFRESH_ROLES:
-        return "Only managers can refresh the figures."
-    report = refresh_aggregates(current_runtime().db)
-    return f"Figures refreshed in {report.total_seconds:.1f} s."
+        return "Only managers can refresh the figures.", no_update, no_update
+    runtime = current_runtime()
+    job_id = runtime.jobs.submit(REFRESH_KIND, f"{REFRESH_KIND}-{uuid.uuid4().hex}")
+    ticket = sign_ticket(runtime.settings.effective_secret_key, job_id, principal.user_id)
+    return describe_refresh("queued", None), ticket, False
+
+
+def poll_refresh(_n: Any, ticket: Any, done: Any) -> tuple[Any, Any, Any]:
+    """The refresh job's state; once it has ended, stop polling and redraw the figures."""
+    principal = require_principal(*ROLES)
+    runtime = current_runtime()
+    job_id = verify_ticket(runtime.settings.effective_secret_key, ticket, principal.user_id)
+    if job_id is None:
+        return no_update, True, no_update
+    status = runtime.jobs.status(job_id)
+    if status not in FINAL_STATES:
+        return describe_refresh(status, None), False, no_update
+    redraw = (done or 0) + 1 if isinstance(done, int) and not isinstance(done, bool) else 1
+    return describe_refresh(status, runtime.jobs.result(job_id)), True, redraw
 
 
 def register(app: dash.Dash) -> None:
@@ -451,12 +480,14 @@ def register(app: dash.Dash) -> None:
         Output(ids.ANALYTICS_DATES, "start_date"),
         Output(ids.ANALYTICS_DATES, "end_date"),
         Input(FILTERS_STORE, "data"),
+        Input(REFRESH_DONE_STORE, "data"),
     )(draw_overview)
     app.callback(
         Output(ids.ANALYTICS_TABLE, "data"),
         Output(ids.ANALYTICS_TABLE, "columns"),
         Output(ids.ANALYTICS_TABLE_TITLE, "children"),
         Input(FILTERS_STORE, "data"),
+        Input(REFRESH_DONE_STORE, "data"),
     )(draw_breakdown)
     app.callback(
         Output(ids.ANALYTICS_DRILL_TITLE, "children"),
@@ -473,6 +504,17 @@ def register(app: dash.Dash) -> None:
     )(download_csv)
     app.callback(
         Output(ids.ANALYTICS_REFRESH_STATUS, "children"),
+        Output(REFRESH_JOB_STORE, "data"),
+        Output(REFRESH_POLL, "disabled"),
         Input(ids.ANALYTICS_REFRESH, "n_clicks"),
         prevent_initial_call=True,
     )(refresh_figures)
+    app.callback(
+        Output(ids.ANALYTICS_REFRESH_STATUS, "children", allow_duplicate=True),
+        Output(REFRESH_POLL, "disabled", allow_duplicate=True),
+        Output(REFRESH_DONE_STORE, "data"),
+        Input(REFRESH_POLL, "n_intervals"),
+        State(REFRESH_JOB_STORE, "data"),
+        State(REFRESH_DONE_STORE, "data"),
+        prevent_initial_call=True,
+    )(poll_refresh)

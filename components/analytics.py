@@ -628,6 +628,35 @@ def table_csv(columns: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, 
 # The view without its drill-down: what the cards, charts and tables depend on, so that a
 # drill-down click redraws only the drill-down card.
 FILTERS_STORE = f"{ids.ANALYTICS_VIEW}-filters"
+# The "Refresh figures" job: its signed ticket, the poll that follows it while it runs, and
+# the store a finished refresh bumps so the cards, charts and table redraw.
+REFRESH_JOB_STORE = f"{ids.ANALYTICS_REFRESH}-job"
+REFRESH_POLL = f"{ids.ANALYTICS_REFRESH}-poll"
+REFRESH_DONE_STORE = f"{ids.ANALYTICS_REFRESH}-done"
+
+
+def create_refresh_stores() -> list[Any]:
+    """The refresh job's ticket store, its poll (off until a job runs) and its done store."""
+    return [
+        dcc.Store(id=REFRESH_JOB_STORE),
+        dcc.Interval(id=REFRESH_POLL, interval=1000, disabled=True),
+        dcc.Store(id=REFRESH_DONE_STORE),
+    ]
+
+
+def describe_refresh(status: str | None, result: Mapping[str, Any] | None) -> str:
+    """One line on the refresh job: waiting, running, done in N s, or why it failed."""
+    if status in (None, "queued"):
+        return "Refresh queued…"
+    if status == "running":
+        return "Refreshing the figures…"
+    if status == "completed":
+        seconds = (result or {}).get("seconds")
+        if isinstance(seconds, int | float):
+            return f"Figures refreshed in {seconds:.1f} s."
+        return "Figures refreshed."
+    error = (result or {}).get("error")
+    return f"The refresh {status}" + (f": {error}" if isinstance(error, str) and error else ".")
 
 
 def view_filters(view: Mapping[str, Any]) -> dict[str, Any]:

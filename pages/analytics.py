@@ -19,6 +19,7 @@ from components.analytics import (
     TABLE_TITLES,
     create_chart_card,
     create_data_table,
+    create_refresh_stores,
     create_url_message,
     csv_button,
     parse_view,
@@ -70,6 +71,7 @@ def layout(**params: object) -> html.Div:
             dcc.Store(id=ids.ANALYTICS_VIEW, data=view),
             dcc.Store(id=FILTERS_STORE, data=view_filters(view)),
             dcc.Download(id=ids.ANALYTICS_DOWNLOAD),
+            *create_refresh_stores(),
             create_page_header(
                 "Analytics",
                 "How the fleet performed against its targets. Click a point or a row for the "

@@ -14,6 +14,8 @@ import pytest
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="fleet-test-"))
 os.environ.setdefault("DEMO", "false")
 os.environ.setdefault("APP_ENV", "test")
+# Apps built by tests start no daily-schedule thread (tests/jobs/test_schedule.py ticks it).
+os.environ.setdefault("ANALYTICS_SCHEDULE", "false")
 
 # OR-Tools before anything that might import TensorFlow (see the README's known traps).
 import ortools.constraint_solver.pywrapcp  # noqa: E402,F401

@@ -16,6 +16,7 @@ PostgreSQL), so no lock on `position` is held for longer than one batch's delete
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,11 +111,13 @@ def run_retention(
     policy: RetentionPolicy | None = None,
     vehicle_ids: list[int] | None = None,
     max_batches: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> RetentionReport:
     """Thin and purge positions as of `now` (see the module doc); resumable, idempotent.
 
     `database` is a Database (or anything with `.engine`); `vehicle_ids` limits the run to some
-    vehicles (a job may split the fleet); `max_batches` stops early (the report says so).
+    vehicles (a job may split the fleet); `max_batches` stops early, and so does `cancelled()`
+    turning true between batches (the report says so; the next run resumes).
     """
     if now.tzinfo is None:
         raise ValueError("now: must be an aware datetime")
@@ -129,6 +132,8 @@ def run_retention(
         conn.rollback()
     try:
         for vehicle_id in ids:
+            if cancelled is not None and cancelled():
+                raise _Budget
             _purge(engine, vehicle_id, now - timedelta(days=policy.track_days), policy, report,
                    max_batches)  # fmt: skip
             _thin(engine, vehicle_id, now - timedelta(days=policy.raw_days), policy, report,

@@ -1,5 +1,4 @@
-"""delivery rating and scheduled runs: customer ratings, their daily aggregate, and the claim
-rows that let one worker start each day's scheduled analytics jobs
+"""delivery rating and scheduled runs: customer ratings and the daily jobs' claim rows
 
 delivery_rating holds at most one 1-5 rating per delivered order; analytics_rating_daily (a
 materialized view on PostgreSQL, a table on SQLite) sums them per day, depot, vehicle and
