@@ -93,6 +93,12 @@ def _generate(engine: Any, *, vehicles: int, days: int, stops: int, interval_s: 
         FROM route r, generate_series(1, {stops}) k,
             LATERAL (SELECT r.planned_start_at + k * 17 * interval '1 minute' AS p) y,
             LATERAL (SELECT p + (random() * 50 - 12) * interval '1 minute' AS a) z""",
+        # A third of the deliveries rated, mostly 5 stars (the demo history's shape).
+        """INSERT INTO delivery_rating (order_id, rating, comment, created_at)
+        SELECT id, CASE WHEN u < 0.8 THEN 5 WHEN u < 0.93 THEN 4 ELSE 1 + (id % 3) END, '',
+            window_end + interval '2 hours'
+        FROM delivery_order, LATERAL (SELECT random() AS u) x
+        WHERE status = 'delivered' AND random() < 0.33""",
         f"""INSERT INTO delivery_order (id, reference, depot_id, service_date, customer_name,
             address, lat, lon, demand, service_minutes, time_windows, window_start, window_end,
             priority, required_skills, status, vehicle_id, notes, failure_reason, created_at,
@@ -164,7 +170,14 @@ def _generate(engine: Any, *, vehicles: int, days: int, stops: int, interval_s: 
         conn.execute(text("VACUUM ANALYZE"))
         counts = {
             name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
-            for name in ("route", "route_stop", "delivery_order", "position", "route_event")
+            for name in (
+                "route",
+                "route_stop",
+                "delivery_order",
+                "position",
+                "route_event",
+                "delivery_rating",
+            )
         }
     return counts
 
@@ -417,6 +430,7 @@ def main() -> None:
             positions=counts["position"],
             routes=counts["route"],
             orders=counts["delivery_order"],
+            ratings=counts["delivery_rating"],
             p95_ms=p95,
             p50_ms={k: round(v["p50"], 1) for k, v in timings.items()},
             p95_ms_max=max(p95.values()),

@@ -143,3 +143,28 @@ def test_the_app_starts_no_schedule_unless_asked(data_dir, monkeypatch) -> None:
     assert started == []
     _, runtime = build_app(data_dir, ANALYTICS_SCHEDULE=True)
     assert started == [runtime]
+
+
+def test_workers_ticking_at_the_same_instant_submit_once(chicago) -> None:
+    """Four threads tick together (the race of four gunicorn workers): one refresh submitted."""
+    import threading
+
+    jobs = FakeJobs()
+    workers = _workers(chicago, jobs, FixedClock(TWO_AM_CHICAGO), 4)
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def tick(worker: DailySchedule) -> None:
+        barrier.wait()
+        try:
+            worker.tick()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tick, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert jobs.submitted == [(REFRESH_KIND, "analytics_refresh-2026-11-30")]
