@@ -8,7 +8,15 @@ import dash
 from dash import Input, Output, State, html
 from sqlalchemy import select
 
-from backend.db.models import PLANS_OPEN, OptimizationRequest, OptimizationResponse, Order
+from backend.db.models import (
+    PLANS_OPEN,
+    PLANS_WITH_A_PLAN,
+    OptimizationRequest,
+    OptimizationResponse,
+    Order,
+    Route,
+    RouteStatus,
+)
 from backend.db.queries.depots import list_depots
 from backend.db.queries.dispatch import list_route_lines
 from backend.jobs.tickets import sign_ticket, verify_ticket
@@ -93,7 +101,7 @@ def make_run_job(runtime: Runtime) -> Any:
     trusts nothing of the ticket but the signed request id.
     """
 
-    def run_job(set_progress: Any, ticket: Any) -> dict[str, Any]:
+    def run_job(set_progress: Any, ticket: Any, *, resumed: bool = False) -> dict[str, Any]:
         request_id = ticket.get("request_id") if isinstance(ticket, dict) else None
         if not isinstance(request_id, str):
             raise dash.exceptions.PreventUpdate
@@ -101,6 +109,11 @@ def make_run_job(runtime: Runtime) -> Any:
             row = session.get(OptimizationRequest, request_id)
             requester = (row.meta or {}).get("requested_by_id") if row is not None else None
             budget = float((row.constraints or {}).get("time_limit_s", 0)) if row else 0.0
+            # Back on the page with this tab's last ticket: follow a job that kept running
+            # while the dispatcher was elsewhere, or show a plan still waiting for review;
+            # a plan already accepted or a failed job is not shown again.
+            if resumed and (row is None or not awaits_review(session, row)):
+                raise dash.exceptions.PreventUpdate
         secret = runtime.settings.effective_secret_key
         if requester is None or verify_ticket(secret, ticket, int(requester)) is None:
             raise dash.exceptions.PreventUpdate
@@ -114,6 +127,24 @@ def make_run_job(runtime: Runtime) -> Any:
         return {"request_id": request_id, **result}
 
     return run_job
+
+
+def awaits_review(session: Any, row: OptimizationRequest) -> bool:
+    """Whether a request's job still runs or its plan is proposed and not yet accepted."""
+    if row.status in PLANS_OPEN:
+        return True
+    if row.status not in PLANS_WITH_A_PLAN:
+        return False
+    proposed = session.scalar(
+        select(Route.id)
+        .join(OptimizationResponse, Route.response_id == OptimizationResponse.response_id)
+        .where(
+            OptimizationResponse.request_id == row.request_id,
+            Route.status == RouteStatus.PROPOSED,
+        )
+        .limit(1)
+    )
+    return proposed is not None
 
 
 def stop_optimize(_: Any, ticket: Any, runtime: Runtime) -> Any:
@@ -233,6 +264,7 @@ def register(app: dash.Dash) -> None:
         State(ids.OPTIMIZE_BREAKS, "value"),
         prevent_initial_call=True,
     )(lambda *args: start_optimize(*args, runtime=runtime))
+    run_job = make_run_job(runtime)
     app.callback(
         Output(ids.OPTIMIZE_RESULT, "data"),
         Input(ids.OPTIMIZE_TICKET, "data"),
@@ -249,8 +281,9 @@ def register(app: dash.Dash) -> None:
         ],
         progress_default=[{"width": "0%"}, "Building the distance matrix…"],
         interval=500,
-        prevent_initial_call=True,
-    )(make_run_job(runtime))
+        # Called when the page mounts too: the ticket is kept in the tab's session storage,
+        # so a job survives navigating to another page and back.
+    )(lambda set_progress, ticket: run_job(set_progress, ticket, resumed=triggered_id() is None))
     app.callback(
         Output(ids.OPTIMIZE_MESSAGE, "children", allow_duplicate=True),
         Input(ids.OPTIMIZE_STOP, "n_clicks"),

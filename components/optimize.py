@@ -111,7 +111,8 @@ def create_optimize_panel() -> html.Div:
             ),
             html.Div(id=ids.OPTIMIZE_MESSAGE, className="optimize-message", role="status"),
             html.Div(id=ids.OPTIMIZE_RESULT_VIEW),
-            dcc.Store(id=ids.OPTIMIZE_TICKET),
+            # Session storage: the job is followed again after navigating away and back.
+            dcc.Store(id=ids.OPTIMIZE_TICKET, storage_type="session"),
             dcc.Store(id=ids.OPTIMIZE_RESULT),
         ],
     )

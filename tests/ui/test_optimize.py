@@ -207,3 +207,24 @@ def test_a_bad_engine_gets_a_form_message(panel) -> None:
     owner = _user(runtime, "owner", "dispatcher", [depot_id])
     ticket, message = _start(server, runtime, owner, depot_id, engine="magic")
     assert ticket is dash.no_update and "engine" in str(message)
+
+
+def test_back_on_the_page_only_an_open_job_or_a_plan_to_review_is_shown(panel) -> None:
+    """The page mounting with the tab's last ticket follows it only while it is worth it."""
+    server, runtime, depot_id = panel
+    dispatcher = _user(runtime, "back", "dispatcher", [depot_id])
+    context = _as(server, dispatcher)
+    try:
+        ticket, _ = start_optimize(
+            1, None, depot_id, DAY.isoformat(), "ortools", 1, [], runtime=runtime
+        )
+        follow = make_run_job(runtime)
+        # Proposed and not yet accepted: shown again for review.
+        result = follow(lambda figures: None, ticket, resumed=True)
+        assert result["status"] == "completed"
+        accept(1, result, DAY.isoformat(), runtime)
+        # Accepted: the page does not offer it again.
+        with pytest.raises(PreventUpdate):
+            follow(lambda figures: None, ticket, resumed=True)
+    finally:
+        context.pop()
