@@ -51,6 +51,10 @@ class OrderStatus(enum.StrEnum):
 
 
 FINAL_ORDER_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+# Orders still open for planning; the later statuses belong to a driver's live route.
+PLANNABLE_ORDER_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PLANNED})
+# Orders a vehicle has on board or is delivering: it cannot be deactivated under them.
+ORDERS_ON_BOARD = frozenset({OrderStatus.DISPATCHED, OrderStatus.EN_ROUTE, OrderStatus.ARRIVED})
 
 # Which status may follow which; anything else is refused by backend.services.orders.
 ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db.models import Depot, Order, OrderStatus, Vehicle
+from backend.db.models import ORDERS_ON_BOARD, Depot, Order, Vehicle
 from backend.db.queries.depots import DepotOut
 from backend.db.queries.vehicles import VehicleOut
 from backend.services import (
@@ -45,8 +45,6 @@ from backend.services import (
 )
 
 MAX_CAPACITY_UNITS = 10
-# Orders on the road keep their vehicle: it cannot be deactivated under them.
-ON_THE_ROAD = (OrderStatus.DISPATCHED.value, OrderStatus.EN_ROUTE.value, OrderStatus.ARRIVED.value)
 
 VehicleName = Annotated[
     str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=64), STORABLE
@@ -308,7 +306,7 @@ def set_vehicle_active(
     if not active and vehicle.active:
         on_road = session.scalar(
             select(func.count()).where(
-                Order.vehicle_id == vehicle.id, Order.status.in_(ON_THE_ROAD)
+                Order.vehicle_id == vehicle.id, Order.status.in_(ORDERS_ON_BOARD)
             )
         )
         if on_road:
