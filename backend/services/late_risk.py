@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -50,8 +51,11 @@ REOPTIMIZE_LABEL = "Re-optimize the remaining stops"
 # An open alert clears once its P90 is back this far inside the window, so an estimate that
 # hovers at the window's end does not raise a new alert on every pass.
 CLEAR_MARGIN = timedelta(minutes=2)
-# How often the watcher refreshes the depots marked since its last pass.
+# How often the watcher refreshes the depots marked since its last pass, and how often it
+# marks every depot it has refreshed before: time alone makes a stop late when its vehicle
+# has gone silent (no positions, no events).
 WATCH_EVERY_S = 10.0
+SWEEP_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +311,8 @@ class LateRiskWatcher:
 
     `mark(depot_ids)` is cheap (a set union under a lock): the position writer calls it per
     written batch and the event handler per stored stop event. The pass reads the clock,
-    refreshes every marked depot in one call, commits, then publishes.
+    refreshes every marked depot in one call, commits, then publishes. Every `sweep_s` the
+    depots refreshed before are marked again, so a silent vehicle's stops are still judged.
     """
 
     def __init__(
@@ -318,14 +323,17 @@ class LateRiskWatcher:
         clock: Clock = SYSTEM_CLOCK,
         settings: Settings | None = None,
         every_s: float = WATCH_EVERY_S,
+        sweep_s: float = SWEEP_EVERY_S,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
         self._clock = clock
         self._settings = settings
         self._every_s = every_s
+        self._sweep_s = sweep_s
         self._lock = threading.Lock()
         self._marked: set[int] = set()
+        self._seen: set[int] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -338,6 +346,7 @@ class LateRiskWatcher:
         """Refresh the depots marked so far, now; None when none was marked."""
         with self._lock:
             depots, self._marked = self._marked, set()
+            self._seen |= depots
         if not depots:
             return None
         try:
@@ -364,7 +373,12 @@ class LateRiskWatcher:
         self._stopping.set()
 
     def _run(self) -> None:
+        swept = time.monotonic()
         while not self._stopping.wait(self._every_s):
+            if time.monotonic() - swept >= self._sweep_s:
+                swept = time.monotonic()
+                with self._lock:
+                    self._marked |= self._seen
             try:
                 self.run_pending()
             except Exception:  # noqa: BLE001 - a failed pass is retried on the next marks

@@ -241,3 +241,30 @@ def test_the_active_models_p90_decides_where_it_predicts(database, fleet, monkey
     assert asked["route_ids"] == [fleet.route] and asked["now"] == now
     # Without settings (no model to ask) the plan decides: on time, so the alert clears.
     assert len(_refresh(database, fleet, now).cleared) == 1
+
+
+def test_the_watcher_thread_passes_and_sweeps_depots_gone_silent(database, fleet) -> None:
+    """Marked depots are refreshed on the thread; later, with no mark at all (the vehicle went
+    silent), the periodic sweep still raises the stop that time made late."""
+    import time
+
+    from backend.clock import FixedClock
+
+    clock = FixedClock(_start(database, fleet))
+    published: list[dict] = []
+    watcher = late_risk.LateRiskWatcher(
+        database.session, published.append, clock=clock, every_s=0.02, sweep_s=0.1
+    )
+    watcher.mark([fleet.depots[0], None])
+    watcher.start()
+    try:
+        time.sleep(0.2)
+        assert published == []  # refreshed: nothing at risk yet
+        _make_late(database, fleet)
+        deadline = time.monotonic() + 10
+        while not published and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        watcher.stop()
+    [frame] = published
+    assert frame["notification"]["stopId"] == fleet.stops[1]
