@@ -3,13 +3,14 @@ available to train on (an honest empty state until the first version exists)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
 from dash import dcc, html
 
 from backend.db.queries.analytics import TrainingData
+from backend.ml.forecast import DepotForecast, ForecastView, Suggestion
 from backend.ml.overview import VersionDetail, VersionRow
 from components.ui import create_card, create_empty_state, create_status_pill, fmt_number
 
@@ -23,6 +24,22 @@ MODELS_CANCEL = "models-cancel-button"
 MODELS_JOB = "models-job-store"
 MODELS_POLL = "models-progress-poll"
 MODELS_PROGRESS = "models-progress"
+MODELS_FORECAST_RUN = "models-forecast-button"
+MODELS_FORECAST_CANCEL = "models-forecast-cancel-button"
+MODELS_FORECAST_JOB = "models-forecast-job-store"
+MODELS_FORECAST_POLL = "models-forecast-progress-poll"
+MODELS_FORECAST_PROGRESS = "models-forecast-progress"
+MODELS_FORECAST_CONTENT = "models-forecast-content"
+
+# The forecast chart's colours (backtest muted, forecast blue, actuals dark).
+FORECAST_COLOURS = {
+    "forecast": "#2563eb",
+    "forecast_band": "rgba(37, 99, 235, 0.18)",
+    "backtest": "#64748b",
+    "backtest_band": "rgba(100, 116, 139, 0.18)",
+    "actual": "#0f172a",
+    "start": "#ef4444",
+}
 
 
 def create_training_controls() -> html.Div:
@@ -219,8 +236,9 @@ def create_models_view(
                 [html.H3("Demand forecast"), _readiness(demand_ready)], className="model-head"
             ),
             html.P(
-                "Forecasts orders per depot and day from the order history, weekday and season, "
-                "to size the fleet and shifts ahead of time."
+                "Forecasts orders per depot, zone and hour for the next 7 days (P10–P90) from "
+                "the order history, weekday and the same hours of past weeks, to size the "
+                "fleet and shifts ahead of time."
             ),
             _facts(
                 [
@@ -247,3 +265,192 @@ def create_models_view(
             )
         ]
     return html.Div([*top, html.Div([eta, demand], className="model-list")])
+
+
+def create_forecast_controls() -> html.Div:
+    """Run and Cancel buttons for the forecast job, its progress line and the job's stores."""
+    return html.Div(
+        [
+            html.Button("Run demand forecast", id=MODELS_FORECAST_RUN, className="btn btn-primary"),
+            html.Button("Cancel", id=MODELS_FORECAST_CANCEL, className="btn", disabled=True),
+            html.Span(id=MODELS_FORECAST_PROGRESS, className="models-progress", role="status"),
+            dcc.Store(id=MODELS_FORECAST_JOB),
+            dcc.Interval(id=MODELS_FORECAST_POLL, interval=2000, disabled=True),
+        ],
+        className="models-controls",
+    )
+
+
+def create_forecast_section() -> html.Section:
+    """The Forecast section: its controls and the slot its chart and suggestion go in."""
+    return html.Section(
+        [
+            html.Div(
+                [html.H2("Demand forecast and fleet size"), create_forecast_controls()],
+                className="model-head",
+            ),
+            html.Div(id=MODELS_FORECAST_CONTENT),
+        ],
+        className="models-forecast",
+    )
+
+
+def describe_forecast_progress(progress: dict[str, Any] | None) -> str:
+    """The forecast job's latest report as one line."""
+    if not progress:
+        return "Starting…"
+    stage = progress.get("stage", "")
+    if stage == "sizing":
+        return (
+            f"Sizing the fleet: routing a sampled day for {progress.get('depot', '')} "
+            f"({progress.get('step')} of {progress.get('of')})…"
+        )
+    if stage == "done":
+        return "Done: " + str(progress.get("message", "forecast stored."))
+    if stage == "failed":
+        return f"Failed: {progress.get('message', '')}"
+    return {"forecasting": "Forecasting the next 7 days…", "backtesting": "Backtesting…"}.get(
+        stage, stage.capitalize() + "…"
+    )
+
+
+def _hours(first: date, last: date) -> list[datetime]:
+    start = datetime.combine(first, time(0))
+    return [start + timedelta(hours=h) for h in range(((last - first).days + 1) * 24)]
+
+
+def create_forecast_figure(depot: DepotForecast, start: date | None) -> go.Figure:
+    """One depot's hourly orders: backtest and forecast P10–P90 bands and P50, and actuals."""
+    fig = go.Figure()
+    for kind, label in (("backtest", "backtest"), ("forecast", "forecast")):
+        points = {p.at: p for p in depot.points if p.kind == kind}
+        if not points:
+            continue
+        hours = _hours(min(points).date(), max(points).date())
+        rows = [points.get(h) for h in hours]
+        p10 = [r.p10 if r else 0.0 for r in rows]
+        p50 = [r.p50 if r else 0.0 for r in rows]
+        p90 = [r.p90 if r else 0.0 for r in rows]
+        colour, band = FORECAST_COLOURS[kind], FORECAST_COLOURS[f"{kind}_band"]
+        fig.add_scatter(
+            x=hours, y=p90, name=f"{label} P90", line={"width": 0}, showlegend=False,
+            hoverinfo="skip",
+        )  # fmt: skip
+        fig.add_scatter(
+            x=hours, y=p10, name=f"{label} P10–P90", fill="tonexty", fillcolor=band,
+            line={"width": 0},
+        )  # fmt: skip
+        fig.add_scatter(x=hours, y=p50, name=f"{label} P50", line={"color": colour})
+    if depot.actual:
+        days = sorted({a.date() for a in depot.actual})
+        hours = [h for d in days for h in _hours(d, d)]
+        fig.add_scatter(
+            x=hours,
+            y=[depot.actual.get(h, 0.0) for h in hours],
+            name="actual",
+            mode="lines+markers",
+            line={"color": FORECAST_COLOURS["actual"], "width": 1},
+            marker={"size": 3},
+        )
+    if start is not None:
+        at = datetime.combine(start, time(0))
+        fig.add_shape(
+            type="line", x0=at, x1=at, y0=0, y1=1, yref="paper",
+            line={"color": FORECAST_COLOURS["start"], "dash": "dot"},
+        )  # fmt: skip
+        fig.add_annotation(x=at, y=1, yref="paper", text="forecast from", showarrow=False)
+    fig.update_layout(
+        title=f"{depot.name}: orders per hour, forecast vs actual",
+        xaxis_title="local time (hour the delivery window opens)",
+        yaxis_title="orders per hour",
+        legend={"orientation": "h"},
+    )
+    return fig
+
+
+def _clock(value: time) -> str:
+    return f"{value:%H:%M}"
+
+
+def describe_suggestions(suggestions: list[Suggestion]) -> list[str]:
+    """One sentence per depot: vehicles needed per shift on the sampled day, and its demand."""
+    by_depot: dict[int, list[Suggestion]] = {}
+    for s in suggestions:
+        by_depot.setdefault(s.depot_id, []).append(s)
+    lines = []
+    for rows in by_depot.values():
+        first = rows[0]
+        used = sum(r.vehicles_used for r in rows)
+        available = sum(r.vehicles_available for r in rows)
+        shifts = ", ".join(
+            f"{r.vehicles_used} on {_clock(r.shift_start)}–{_clock(r.shift_end)}" for r in rows
+        )
+        text = (
+            f"{first.service_date:%a %b %d}: {first.depot} needs {used} of its {available} "
+            f"vehicles ({shifts}) for a sampled day of {first.orders_sampled} orders "
+            f"(forecast P50 {first.orders_p50:.0f}; hourly P90s add up to {first.orders_p90:.0f})."
+        )
+        if first.orders_unassigned:
+            text += f" Even so, {first.orders_unassigned} orders could not be planned."
+        lines.append(text)
+    return lines
+
+
+def create_forecast_view(view: ForecastView | None) -> html.Div:
+    """The active forecast's suggestion, backtest figures and one chart per depot."""
+    if view is None:
+        return create_empty_state(
+            "No forecast yet",
+            "Run the demand forecast to see orders per hour for the next 7 days, how last "
+            "week's forecast compared with what came in, and the fleet tomorrow needs.",
+        )
+    metrics = view.metrics
+    suggestion = describe_suggestions(view.suggestions)
+    facts = _facts(
+        [
+            ("Forecast run", f"v{view.version}, {view.created_at:%b %d %H:%M}"),
+            ("Backtest days", str(metrics.get("backtest_days", "–"))),
+            (
+                "Backtest WAPE (model / last week's counts)",
+                f"{fmt_number(metrics.get('wape_model'), 3)} / "
+                f"{fmt_number(metrics.get('wape_seasonal_naive'), 3)}",
+            ),
+            (
+                "Backtest share of actuals inside P10–P90",
+                "–"
+                if metrics.get("coverage_p10_p90") is None
+                else f"{metrics['coverage_p10_p90'] * 100:.0f}%",
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            create_card(
+                [
+                    html.H3("Tomorrow's fleet"),
+                    *(html.P(line, className="models-suggestion") for line in suggestion),
+                    html.P(
+                        "Vehicles the routing engine used to plan one day sampled from the "
+                        "forecast, with the depot's whole active fleet available; a shift is a "
+                        "vehicle shift time. One sample: a busier day needs more.",
+                        className="models-note",
+                    ),
+                    facts,
+                ],
+                className="model-card",
+            ),
+            *(
+                dcc.Graph(
+                    figure=create_forecast_figure(depot, view.forecast_start),
+                    config={"displayModeBar": False},
+                )
+                for depot in view.depots
+            ),
+            html.P(
+                "Bands are the zones' hourly P10 and P90 added up, so they are wider than the "
+                "depot total's own interval.",
+                className="models-note",
+            ),
+        ],
+        className="models-charts",
+    )

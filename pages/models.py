@@ -4,7 +4,7 @@ import dash
 from dash import dcc, html
 
 from components import ids
-from components.models import create_training_controls
+from components.models import create_forecast_section, create_training_controls
 from components.ui import create_loading, create_page_header
 
 dash.register_page(
@@ -29,5 +29,6 @@ def layout(**_kwargs: object) -> html.Div:
                 actions=[create_training_controls()],
             ),
             create_loading(html.Div(id=ids.MODELS_CONTENT)),
+            create_forecast_section(),
         ],
     )

@@ -639,3 +639,66 @@ class ScheduledRun(Base):
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("kind", "day"),)
+
+
+class DemandForecast(Base):
+    """Forecast orders of one (depot, zone, local hour, day) slot, P10/P50/P90, of one run.
+
+    A run is a `model_version` of "demand"; `kind` "backtest" rows forecast days just before
+    the run from a model that did not see them, so they can be set against the actuals.
+    """
+
+    __tablename__ = "demand_forecast"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_version.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    zone: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int] = mapped_column(Integer)
+    p10: Mapped[float] = mapped_column(Float)
+    p50: Mapped[float] = mapped_column(Float)
+    p90: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (
+        Index("ix_demand_forecast_version_depot_day", "model_version_id", "depot_id", "day"),
+        CheckConstraint("kind IN ('forecast', 'backtest')", name="kind_known"),
+        CheckConstraint("hour BETWEEN 0 AND 23", name="hour_range"),
+    )
+
+
+class FleetSuggestion(Base):
+    """Vehicles the routing engine used, per depot and shift, on a day sampled from a forecast."""
+
+    __tablename__ = "fleet_suggestion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_version.id", ondelete="CASCADE")
+    )
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    shift_start: Mapped[time] = mapped_column(Time)
+    shift_end: Mapped[time] = mapped_column(Time)
+    vehicles_used: Mapped[int] = mapped_column(Integer)
+    vehicles_available: Mapped[int] = mapped_column(Integer)
+    # The sampled day's orders (of the whole depot) and the forecast's own total for it.
+    orders_sampled: Mapped[int] = mapped_column(Integer)
+    orders_unassigned: Mapped[int] = mapped_column(Integer)
+    orders_p50: Mapped[float] = mapped_column(Float)
+    orders_p90: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "model_version_id",
+            "depot_id",
+            "service_date",
+            "shift_start",
+            "shift_end",
+            name="uq_fleet_suggestion_slot",
+        ),
+    )

@@ -34,6 +34,13 @@ JOB_KINDS: dict[str, JobKind] = {
             body="backend.ml.jobs:run_training_job",
             on_finished="backend.ml.registry:training_finished",
         ),
+        # The demand forecast and fleet-size suggestion: scikit-learn and the solver, no
+        # TensorFlow; a killed run still `training` is ended `failed` like a training.
+        JobKind(
+            "forecast",
+            body="backend.ml.forecast:run_forecast_job",
+            on_finished="backend.ml.registry:training_finished",
+        ),
         # The daily aggregates and position retention (backend.jobs.schedule runs both daily).
         JobKind("analytics_refresh", body="backend.analytics.jobs:run_refresh_job"),
         JobKind("retention", body="backend.analytics.jobs:run_retention_job"),

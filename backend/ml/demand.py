@@ -27,6 +27,10 @@ HORIZON_DAYS = 7
 LAG_COLUMNS = [*(f"lag_{w}w" for w in LAGS_WEEKS), "lag_mean"]
 
 
+class DemandError(ValueError):
+    """Order history that cannot make a forecast (too short, empty)."""
+
+
 def load_order_counts(session: Session, *, depot_ids: list[int] | None = None) -> pd.DataFrame:
     """Order counts per (day, depot, zone, local hour), zero-filled over every seen slot."""
     query = select(
@@ -45,17 +49,12 @@ def count_orders(rows: pd.DataFrame) -> pd.DataFrame:
     """Counts per slot from order rows (day, depot_id, lat, lon, window_start, timezone)."""
     if rows.empty:
         return pd.DataFrame(columns=["day", "depot_id", "zone", "hour", "orders"])
-    starts = pd.to_datetime(rows["window_start"], utc=True)
-    hour = np.zeros(len(rows), dtype=int)
-    for zone in rows["timezone"].unique():
-        mask = (rows["timezone"] == zone).to_numpy()
-        hour[mask] = starts[mask].dt.tz_convert(str(zone) or "UTC").dt.hour.to_numpy()
     frame = pd.DataFrame(
         {
             "day": pd.to_datetime(rows["day"]),
             "depot_id": rows["depot_id"].astype(int),
             "zone": zone_of(rows["lat"].to_numpy(float), rows["lon"].to_numpy(float)),
-            "hour": hour,
+            "hour": local_hour(rows["window_start"], rows["timezone"]),
         }
     )
     counts = frame.groupby(["day", "depot_id", "zone", "hour"]).size().rename("orders")
@@ -65,6 +64,16 @@ def count_orders(rows: pd.DataFrame) -> pd.DataFrame:
     full = grid.merge(counts.reset_index(), on=["day", "depot_id", "zone", "hour"], how="left")
     full["orders"] = full["orders"].fillna(0.0)
     return full
+
+
+def local_hour(times: pd.Series, timezones: pd.Series) -> np.ndarray:
+    """The local hour of each time in its row's time zone (a slot's hour)."""
+    starts = pd.to_datetime(times, utc=True)
+    hour = np.zeros(len(times), dtype=int)
+    for zone in timezones.unique():
+        mask = (timezones == zone).to_numpy()
+        hour[mask] = starts[mask].dt.tz_convert(str(zone) or "UTC").dt.hour.to_numpy()
+    return hour
 
 
 def zone_of(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -145,7 +154,7 @@ class DemandModel:
 def forecast(counts: pd.DataFrame, *, start: date, days: int = HORIZON_DAYS) -> pd.DataFrame:
     """Orders per slot for `days` days from `start`, from a model fit on all of `counts`."""
     if days > min(LAGS_WEEKS) * 7:
-        raise ValueError("the weekly lags reach only seven days ahead")
+        raise DemandError("the weekly lags reach only seven days ahead")
     model = DemandModel.fit(features(counts))
     slots = counts[["depot_id", "zone", "hour"]].drop_duplicates()
     future_days = pd.DataFrame({"day": pd.date_range(start, start + timedelta(days=days - 1))})
