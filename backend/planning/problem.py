@@ -33,6 +33,7 @@ from backend.solver import (
     Plan,
     Problem,
     TimeWindow,
+    problem_fingerprint,
 )
 from backend.solver import Depot as SolverDepot
 from backend.solver import Order as SolverOrder
@@ -139,17 +140,11 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
         live_state = _live_state(
             session, active, orders, solver_orders, vehicles, depots, in_plan, _seconds(now, origin)
         )
+    # The cache key: every option of the request and every field of the problem it built.
     payload = {
-        "depot_id": depot.id,
-        "service_date": request.service_date.isoformat(),
-        "engine": request.engine,
-        "time_limit_s": request.time_limit_s,
-        "breaks": request.breaks,
-        "seed": request.seed,
-        "mode": request.mode,
+        **request.model_dump(mode="json"),
         "vehicle_ids": [v.id for v in vehicles],
-        "priority": request.priority,
-        "problem": _problem_fingerprint(problem),
+        "problem": problem_fingerprint(problem),
     }
     return PlanningInput(
         problem=problem,
@@ -318,39 +313,3 @@ def _solver_order(o: Order, units: tuple[str, ...], origin: datetime) -> SolverO
         priority=o.priority,
         drop_penalty=DROP_PENALTY_BASE + DROP_PENALTY_PER_PRIORITY * o.priority,
     )
-
-
-def _problem_fingerprint(problem: Problem) -> dict[str, Any]:
-    # Everything that changes the answer, so the cache key changes with it.
-    return {
-        "units": list(problem.capacity_units),
-        "orders": [
-            [
-                o.id,
-                o.location.lat,
-                o.location.lon,
-                list(o.demand),
-                [[w.start, w.end] for w in o.time_windows],
-                o.service_time,
-                sorted(o.skills),
-                o.priority,
-            ]
-            for o in problem.orders
-        ],
-        "vehicles": [
-            [
-                v.id,
-                v.start_depot,
-                v.end_depot,
-                list(v.capacity),
-                v.shift_start,
-                v.shift_end,
-                sorted(v.skills),
-                v.cost_per_km,
-                v.cost_per_hour,
-                v.fixed_cost,
-                [[b.earliest, b.latest, b.duration] for b in v.breaks],
-            ]
-            for v in problem.vehicles
-        ],
-    }

@@ -93,7 +93,7 @@ from backend.solver.model import (
     Violation,
     validate,
 )
-from backend.solver.serialize import plan_from_json, plan_to_json
+from backend.solver.serialize import plan_from_json, plan_to_json, problem_fingerprint
 from backend.solver.solve import ENGINES, EngineName, solve
 
 __all__ = [
@@ -129,6 +129,7 @@ __all__ = [
     "reoptimize",
     "plan_from_json",
     "plan_to_json",
+    "problem_fingerprint",
     "solve",
     "validate",
 ]

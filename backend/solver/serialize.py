@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import math
+from dataclasses import asdict, fields, is_dataclass
 from typing import Any
 
 from backend.solver.model import (
     BreakSlot,
     Plan,
+    Problem,
     Reason,
     Unassigned,
     Violation,
@@ -62,3 +64,24 @@ def plan_from_json(data: dict[str, Any]) -> Plan:
             for v in data.get("violations", ())
         ),
     )
+
+
+def problem_fingerprint(problem: Problem) -> Any:
+    """Every field of a problem as plain JSON values: what a cache key of its answer hashes.
+
+    Walks the dataclasses generically, so a field added to the model later (a vehicle's
+    maximum route length, a depot's coordinates) changes the key without anyone listing it.
+    """
+    return _plain(problem)
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, frozenset | set):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no infinity
+    return value
