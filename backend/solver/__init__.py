@@ -8,6 +8,8 @@ Public API::
                on_improve=None, cancel=None, seed=0, matrix=None,
                max_iterations=None) -> Plan
     insert_order(problem, plan, order, *, matrix=None, search_time=0.03) -> Plan
+    insert_live(problem, plan, state: LiveState, orders, *, matrix=None,
+                search_time=0.03) -> Plan
 
 Units and representation
 ------------------------
@@ -63,7 +65,7 @@ order that no vehicle can serve comes back in ``Plan.unassigned`` with a
 :class:`ProblemError` whose ``field`` names the culprit.
 """
 
-from backend.solver.live import LiveState, VehicleState, insert_order, reoptimize
+from backend.solver.live import LiveState, VehicleState, insert_live, insert_order, reoptimize
 from backend.solver.matrix import (
     EuclideanProvider,
     HaversineProvider,
@@ -125,6 +127,7 @@ __all__ = [
     "Vehicle",
     "VehicleState",
     "Violation",
+    "insert_live",
     "insert_order",
     "reoptimize",
     "plan_from_json",

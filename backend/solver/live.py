@@ -12,6 +12,8 @@ reduced by the time already spent since the route started.
 :func:`insert_order` adds one order to a plan without a full solve: cheapest
 feasible insertion over every route and position, then relocate moves on the
 route that received it, within a few tens of milliseconds for a 100-stop plan.
+:func:`insert_live` does the same for the orders that arrive during the day, on the live
+state: done and in-progress stops stay first and nothing is inserted before them.
 Both work the same whichever engine made the plan: the plan is re-read as
 order sequences and re-scheduled by the shared evaluator, breaks included.
 """
@@ -254,8 +256,46 @@ def insert_order(
     grown = replace(problem, orders=problem.orders + (order,))
     validate(grown)
     c = compile_problem(grown, matrix)
-    routes = _routes_of(c, plan)
-    new = c.num_orders - 1
+    routes = _insert_index(c, _routes_of(c, plan), c.num_orders - 1, search_time)
+    return build_plan(c, routes, engine="insertion", solve_time=time.monotonic() - started)
+
+
+def insert_live(
+    problem: Problem,
+    plan: Plan,
+    state: LiveState,
+    orders: tuple[Order, ...],
+    *,
+    matrix: MatrixProvider | Matrices | None = None,
+    search_time: float = 0.03,
+) -> Plan:
+    """Insert new ``orders`` into the rest of a live day, one at a time, without a full solve.
+
+    The plan is read from ``state`` as :func:`reoptimize` reads it: each vehicle starts
+    where it is, when it is free; its done and in-progress stops lead its route unchanged
+    and nothing is inserted before them; cancelled orders leave. Each new order goes to its
+    cheapest feasible place (then relocate moves on the route that received it), or comes
+    back unassigned with its reason. Route figures cover the part still to drive.
+    """
+    started = time.monotonic()
+    live, prefixes = _live_problem(problem, plan, replace(state, new_orders=()))
+    prefix_list = [prefixes.get(v.id, []) for v in live.vehicles]
+    grown = replace(live, orders=live.orders + tuple(orders))
+    validate(grown)
+    c = compile_problem(grown, matrix)
+    routes = _routes_of(c, plan)  # what remains of each route (done stops are in the prefix)
+    for index in range(len(live.orders), c.num_orders):
+        routes = _insert_index(c, routes, index, search_time)
+    return build_plan(
+        c, routes, engine="insertion", solve_time=time.monotonic() - started, prefixes=prefix_list
+    )
+
+
+def _insert_index(
+    c: Compiled, routes: list[list[int]], new: int, search_time: float
+) -> list[list[int]]:
+    """``routes`` with order ``new`` at its cheapest feasible place (unchanged if none)."""
+    routes = [list(seq) for seq in routes]
     node = c.node(new)
     candidates: list[tuple[int, int, int]] = []  # (added distance, vehicle, position)
     for vi, seq in enumerate(routes):
@@ -288,4 +328,4 @@ def insert_order(
     if best is not None:
         _, vi, cand = best
         routes[vi] = _relocate(c, vi, cand, time.monotonic() + search_time)
-    return build_plan(c, routes, engine="insertion", solve_time=time.monotonic() - started)
+    return routes

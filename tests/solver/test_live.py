@@ -6,7 +6,14 @@ from __future__ import annotations
 import time
 
 from backend.solver import Order, TimeWindow, solve
-from backend.solver.live import LiveState, VehicleState, insert_order, live_problem, reoptimize
+from backend.solver.live import (
+    LiveState,
+    VehicleState,
+    insert_live,
+    insert_order,
+    live_problem,
+    reoptimize,
+)
 from tests.solver.instances import CENTER, at, served, square
 
 
@@ -111,3 +118,37 @@ def test_picked_up_goods_stay_on_their_vehicle() -> None:
     route = next(r for r in out.routes if any(s.order_id == "d" for s in r.stops))
     assert route.vehicle_id == carrier
     assert [s.order_id for s in route.stops] == ["p", "d"]
+
+
+def test_insert_live_never_goes_before_done_stops_nor_moves_them() -> None:
+    problem, plan = planned()
+    route = max(plan.routes, key=lambda r: len(r.stops))
+    done = route.stops[:2]
+    here = next(o.location for o in problem.orders if o.id == done[-1].order_id)
+    state = LiveState(
+        now=done[-1].departure,
+        vehicles=(
+            VehicleState(
+                route.vehicle_id,
+                here,
+                time=done[-1].departure,
+                done=tuple(s.order_id for s in done),
+            ),
+        ),
+        cancelled=(next(s.order_id for s in route.stops[2:]),) if len(route.stops) > 2 else (),
+    )
+    # Right next to the first done stop: in a plan made from scratch it would go there.
+    first = next(o.location for o in problem.orders if o.id == done[0].order_id)
+    new = Order("late", at(first.lat - CENTER.lat + 0.0004, first.lon - CENTER.lon), demand=(1.0,))
+    out = insert_live(problem, plan, state, (new,))
+    assert out.engine == "insertion" and "late" in served(out)
+    after = next(r for r in out.routes if r.vehicle_id == route.vehicle_id)
+    assert tuple(after.stops[:2]) == tuple(done)  # the done stops lead, times unchanged
+    late = next(s for r in out.routes for s in r.stops if s.order_id == "late")
+    assert late.arrival >= state.now
+    assert set(state.cancelled).isdisjoint(served(out))
+    # The other vehicles keep their stops in the same order.
+    others_before = {r.vehicle_id: [s.order_id for s in r.stops] for r in plan.routes}
+    for r in out.routes:
+        if r.vehicle_id != route.vehicle_id and all(s.order_id != "late" for s in r.stops):
+            assert [s.order_id for s in r.stops] == others_before.get(r.vehicle_id, [])
