@@ -50,7 +50,10 @@ def show_models(_load: Any) -> Any:
     if shown is None:
         shown = next((v.version for v in versions if v.status == "ready"), None)
     detail = version_detail(settings, "eta", shown) if shown is not None else None
-    return create_models_view(data, versions, detail)
+    travel = (active.metrics or {}).get("travel_times") if active is not None else None
+    return create_models_view(
+        data, versions, detail, travel, active.version if active is not None else None
+    )
 
 
 def start_training(n_clicks: int | None) -> Any:

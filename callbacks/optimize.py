@@ -56,6 +56,7 @@ def start_optimize(
     engine: str,
     budget: int,
     breaks: list[str] | None,
+    travel_times: str | None = "haversine",
     *,
     runtime: Runtime,
 ) -> tuple[Any, Any]:
@@ -76,6 +77,7 @@ def start_optimize(
                 "time_limit_s": budget,
                 "breaks": bool(breaks),
                 "mode": mode,
+                "travel_times": travel_times or "haversine",
             }
         )
         request_id = submit_plan(
@@ -262,6 +264,7 @@ def register(app: dash.Dash) -> None:
         State(ids.OPTIMIZE_ENGINE, "value"),
         State(ids.OPTIMIZE_BUDGET, "value"),
         State(ids.OPTIMIZE_BREAKS, "value"),
+        State(ids.OPTIMIZE_TRAVEL_TIMES, "value"),
         prevent_initial_call=True,
     )(lambda *args: start_optimize(*args, runtime=runtime))
     run_job = make_run_job(runtime)

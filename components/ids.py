@@ -84,6 +84,7 @@ ORDERS_DETAILS = "orders-details"
 # The "plan the day" panel on the Dispatch page.
 OPTIMIZE_DEPOT = "optimize-depot"
 OPTIMIZE_ENGINE = "optimize-engine"
+OPTIMIZE_TRAVEL_TIMES = "optimize-travel-times"
 OPTIMIZE_BUDGET = "optimize-budget"
 OPTIMIZE_BREAKS = "optimize-breaks"
 OPTIMIZE_RUN = "optimize-run"

@@ -199,10 +199,50 @@ def create_version_detail(detail: VersionDetail) -> html.Div:
     )
 
 
+def create_travel_times_card(figures: dict[str, Any] | None, version: int | None) -> html.Section:
+    """How close planned leg times come to actual ones: haversine, learned, the plan's own."""
+    if not figures or figures.get("learned_mae_min") is None:
+        body: list[Any] = [
+            html.P(
+                "Not measured yet: the learned travel times are fitted when the ETA model "
+                "trains (the active version predates them, or none is active). Until then, "
+                "plans asking for learned travel times use haversine and say so.",
+                className="models-note",
+            )
+        ]
+    else:
+        plain, learned = figures.get("haversine_mae_min"), figures["learned_mae_min"]
+        closer = (1 - learned / plain) * 100 if plain else None
+        lead = (
+            f"Planned leg times come {closer:.0f}% closer to actual times with the learned "
+            f"matrix: mean absolute error {learned:.2f} min vs {plain:.2f} min with haversine"
+            if closer is not None and closer >= 0
+            else f"The learned matrix is not closer here: {learned:.2f} min vs "
+            f"{fmt_number(plain, 2)} min with haversine"
+        )
+        body = [
+            html.P(lead + f", on {figures.get('legs', 0):,.0f} legs of held-out days."),
+            _facts(
+                [
+                    ("Haversine × detour (min)", fmt_number(plain, 2)),
+                    ("Learned factors by hour and zone (min)", fmt_number(learned, 2)),
+                    (
+                        "The stored plans' own estimate (min)",
+                        fmt_number(figures.get("plan_mae_min"), 2),
+                    ),
+                ]
+            ),
+        ]
+    title = "Learned travel times" + (f" (ETA v{version})" if version is not None else "")
+    return create_card([html.H3(title), *body], className="model-card")
+
+
 def create_models_view(
     data: TrainingData,
     versions: list[VersionRow] | None = None,
     detail: VersionDetail | None = None,
+    travel_times: dict[str, Any] | None = None,
+    travel_version: int | None = None,
 ) -> html.Div:
     """The registry (or an empty state when no model exists yet) and the data to train on."""
     eta_ready = data.stops_with_times >= MIN_ETA_STOPS
@@ -264,7 +304,8 @@ def create_models_view(
                 icon="◇",
             )
         ]
-    return html.Div([*top, html.Div([eta, demand], className="model-list")])
+    travel = create_travel_times_card(travel_times, travel_version)
+    return html.Div([*top, html.Div([eta, demand, travel], className="model-list")])
 
 
 def create_forecast_controls() -> html.Div:
@@ -411,12 +452,17 @@ def create_forecast_view(view: ForecastView | None) -> html.Div:
             ("Forecast run", f"v{view.version}, {view.created_at:%b %d %H:%M}"),
             ("Backtest days", str(metrics.get("backtest_days", "–"))),
             (
-                "Backtest WAPE (model / last week's counts)",
+                "Backtest WAPE per zone and hour (model / last week's counts)",
                 f"{fmt_number(metrics.get('wape_model'), 3)} / "
                 f"{fmt_number(metrics.get('wape_seasonal_naive'), 3)}",
             ),
             (
-                "Backtest share of actuals inside P10–P90",
+                "Backtest WAPE per depot and hour (model / last week's counts)",
+                f"{fmt_number(metrics.get('wape_depot_hour'), 3)} / "
+                f"{fmt_number(metrics.get('wape_depot_hour_naive'), 3)}",
+            ),
+            (
+                "Backtest share of zone-hour actuals inside P10–P90",
                 "–"
                 if metrics.get("coverage_p10_p90") is None
                 else f"{metrics['coverage_p10_p90'] * 100:.0f}%",

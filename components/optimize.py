@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from backend.planning.request import TRAVEL_TIMES
 from components import ids
 from components.ui import create_kpi_card, create_kpi_row, fmt_number, fmt_percent
 
@@ -15,6 +16,11 @@ ENGINE_OPTIONS = [
     {"label": "OR-Tools", "value": "ortools"},
     {"label": "PyVRP", "value": "pyvrp"},
 ]
+TRAVEL_TIME_LABELS = {
+    "haversine": "Haversine (straight line × detour)",
+    "learned": "Learned from history",
+}
+TRAVEL_TIME_OPTIONS = [{"label": TRAVEL_TIME_LABELS[v], "value": v} for v in TRAVEL_TIMES]
 BUDGET_OPTIONS = [{"label": f"{s} s", "value": s} for s in (5, 15, 30, 60, 120)]
 REASON_LABELS = {
     "skill": "needs a skill no vehicle has",
@@ -51,6 +57,16 @@ def create_optimize_panel() -> html.Div:
                             clearable=False,
                         ),
                         ids.OPTIMIZE_ENGINE,
+                    ),
+                    _labelled(
+                        "Travel times",
+                        dcc.Dropdown(
+                            id=ids.OPTIMIZE_TRAVEL_TIMES,
+                            options=TRAVEL_TIME_OPTIONS,
+                            value="haversine",
+                            clearable=False,
+                        ),
+                        ids.OPTIMIZE_TRAVEL_TIMES,
                     ),
                     _labelled(
                         "Time budget",
@@ -150,6 +166,10 @@ def create_plan_summary(result: dict[str, Any], unassigned: Sequence[dict[str, A
         )
     if status == "cancelled":
         badges.append(html.Span("Stopped early: best plan so far", className="pill pill-warn"))
+    if str(result.get("travel_times", "")).startswith("learned"):
+        badges.append(html.Span("Learned travel times", className="pill pill-info"))
+    for warning in result.get("warnings") or ():
+        badges.append(html.Span(str(warning), className="pill pill-warn"))
     cards = [
         create_kpi_card("Score", fmt_percent(result.get("score")), "lower bound / plan cost"),
         create_kpi_card(

@@ -15,6 +15,7 @@ from backend.jobs.context import JobContext
 from backend.ml import registry
 from backend.ml.eta import ETA_CONFIG, ETA_MODEL, compare_on_held_out, train_eta
 from backend.ml.eta_data import data_range, load_legs
+from backend.ml.learned_matrix import fit_and_save
 from backend.ml.numpy_model import ArtifactError, NumpyModel
 from backend.ml.storage import upload_artifacts
 from backend.ml.tables import TrainerError
@@ -55,6 +56,8 @@ def run_training_job(ctx: JobContext) -> dict[str, Any]:
             legs, out, config=config, on_epoch=ctx.report, should_stop=ctx.cancelled
         )
         ctx.report({"stage": "evaluating", "version": version})
+        # The learned travel-time factors (a solver matrix provider) travel with the version.
+        travel_times = fit_and_save(frame, out, validation_days=result.validation_days)
         candidate = NumpyModel.load(out)
         incumbent = None
         if incumbent_version is not None:
@@ -77,7 +80,12 @@ def run_training_job(ctx: JobContext) -> dict[str, Any]:
         _fail(ctx, version_id, f"{type(exc).__name__}: {exc}", name, version)
         log.error("training %s v%s failed:\n%s", name, version, traceback.format_exc())
         raise
-    metrics = {**result.metrics, "held_out": judged, "seconds": result.seconds}
+    metrics = {
+        **result.metrics,
+        "held_out": judged,
+        "seconds": result.seconds,
+        "travel_times": travel_times,
+    }
     first, last = data_range(frame)
     cand = judged["candidate"]["mae"]
     inc = judged.get("incumbent")

@@ -10,19 +10,34 @@ the plan starts in. Plain NumPy: it runs in the solver's process, never with Ten
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
+from backend.config import Settings
+from backend.ml import registry
 from backend.ml.eta_data import cell
 from backend.solver.matrix import HaversineProvider, Matrices, MatrixProvider
 from backend.solver.model import Location
 
 EARTH_RADIUS_M = 6_371_008.8
 MIN_CELL_LEGS = 12
+# Written next to the ETA model's artifacts by its training job: the active ETA version's
+# factors are the active learned travel times.
+FACTORS_FILE = "travel_factors.json"
+
+log = logging.getLogger(__name__)
+_LOCK = threading.Lock()
+# (artifact folder, version) -> factors, or None for a file that is missing or unreadable.
+_FACTORS: dict[tuple[str, int], TravelFactors | None] = {}
 
 
 def haversine_seconds(
@@ -160,6 +175,92 @@ class LearnedMatrixProvider:
             distance=plain.distance,
             duration=np.ceil(seconds - 1e-9).astype(np.int64),
         )
+
+
+def legs_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """An ETA training frame (backend.ml.eta_data.training_frame) as the legs `fit` reads."""
+    return frame.rename(
+        columns={
+            "origin_lat": "prev_lat",
+            "origin_lon": "prev_lon",
+            "dest_lat": "lat",
+            "dest_lon": "lon",
+        }
+    ).assign(weekday=lambda f: f["weekday"].astype(int))
+
+
+def planned_vs_actual(factors: TravelFactors, legs: pd.DataFrame) -> dict[str, float]:
+    """MAE (min) of planned leg times against actual ones: haversine, learned, the plan's own."""
+    truth = legs["leg_min"].to_numpy(float)
+    learned = factors.seconds(
+        legs["prev_lat"], legs["prev_lon"], legs["lat"], legs["lon"],
+        legs["depart_hour"], legs["weekday"],
+    ) / 60  # fmt: skip
+    plain = haversine_seconds(legs["prev_lat"], legs["prev_lon"], legs["lat"], legs["lon"]) / 60
+    out = {
+        "legs": float(len(legs)),
+        "haversine_mae_min": float(np.mean(np.abs(plain - truth))) if len(legs) else float("nan"),
+        "learned_mae_min": float(np.mean(np.abs(learned - truth))) if len(legs) else float("nan"),
+    }
+    if "plan_min" in legs.columns and len(legs):
+        out["plan_mae_min"] = float(np.mean(np.abs(legs["plan_min"].to_numpy(float) - truth)))
+    return out
+
+
+def fit_and_save(
+    frame: pd.DataFrame, out_dir: Path, *, validation_days: list[str]
+) -> dict[str, float]:
+    """Fit the factors on the training days of `frame`, write them, score the held-out days.
+
+    Refit on every day afterwards would leak into the figures, so the stored factors are the
+    ones the figures describe.
+    """
+    from backend.ml.eta import held_out
+
+    legs = legs_of(frame)
+    test = held_out(legs, validation_days)
+    train = legs.drop(index=test.index)
+    factors = TravelFactors.fit(train if len(train) else legs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / FACTORS_FILE).write_text(json.dumps(factors.to_dict()))
+    return planned_vs_actual(factors, test)
+
+
+def load_factors(folder: Path) -> TravelFactors:
+    """The factors stored in `folder`; OSError or ValueError when missing or unreadable."""
+    data = json.loads((folder / FACTORS_FILE).read_text())
+    try:
+        return TravelFactors.from_dict(data)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{FACTORS_FILE} is malformed: {exc}") from exc
+
+
+def active_factors(session: Session, settings: Settings) -> tuple[int, TravelFactors] | None:
+    """The active ETA version's learned factors (loaded once per process), or None."""
+    from backend.ml.eta import ETA_MODEL  # the trainer's module: only when factors are asked for
+
+    row = registry.active_version(session, name=ETA_MODEL)
+    if row is None:
+        return None
+    folder = registry.artifact_dir(settings, ETA_MODEL, row.version)
+    key = (str(folder), row.version)
+    with _LOCK:
+        if key not in _FACTORS:
+            try:
+                _FACTORS[key] = load_factors(folder)
+            except (OSError, ValueError) as exc:
+                log.warning(
+                    "learned travel times of %s v%s unusable: %s", ETA_MODEL, row.version, exc
+                )
+                _FACTORS[key] = None
+        factors = _FACTORS[key]
+    return (row.version, factors) if factors is not None else None
+
+
+def clear_factor_cache() -> None:
+    """Forget loaded factors (tests)."""
+    with _LOCK:
+        _FACTORS.clear()
 
 
 def _protocol_check(provider: LearnedMatrixProvider) -> MatrixProvider:

@@ -191,6 +191,14 @@ def load_vehicles(session: Session, depot_id: int, vehicle_ids: tuple[int, ...])
     return vehicles
 
 
+def solver_fleet(
+    vehicles: list[Vehicle], *, breaks: bool = False
+) -> tuple[tuple[str, ...], tuple[SolverVehicle, ...]]:
+    """The capacity units of `vehicles` and the vehicles as the solver sees them."""
+    units = tuple(sorted({unit for v in vehicles for unit in v.capacity}))
+    return units, tuple(_solver_vehicle(v, units, breaks) for v in vehicles)
+
+
 def _plan_from_routes(routes: list[Route], origin: datetime) -> Plan:
     """The active plan as the solver sees it: each vehicle's stops in order, with times."""
     solver_routes = []

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["full", "remaining"]
 MODES: tuple[str, ...] = get_args(Mode)
+# Where the solver's travel times come from: the haversine default, or the factors by hour and
+# zone learned from the fleet's history (backend.ml.learned_matrix; haversine when none).
+TravelTimes = Literal["haversine", "learned"]
+TRAVEL_TIMES: tuple[str, ...] = get_args(TravelTimes)
 
 
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 1, 300
@@ -83,6 +87,7 @@ class PlanRequest(BaseModel):
     mode: Mode = Field(
         default="full", description="full: plan open orders; remaining: re-plan the live day"
     )
+    travel_times: TravelTimes = "haversine"
 
 
 def parse_plan_request(fields: Mapping[str, Any]) -> PlanRequest:

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from backend.auth.permissions import Principal
 from backend.auth.users import get_principal
 from backend.cache import ResultCache, request_hash
 from backend.clock import Clock
+from backend.config import Settings
 from backend.db.engine import Database
 from backend.db.models import (
     OptimizationRequest,
@@ -22,6 +24,7 @@ from backend.db.models import (
 )
 from backend.db.queries.optimization import upsert_request
 from backend.planning.problem import (
+    PlanningInput,
     build_problem,
 )
 from backend.planning.request import PlanningError, PlanOutcome, PlanRequest, stored_request
@@ -35,6 +38,7 @@ from backend.planning.store import (
     validate_request,
 )
 from backend.solver import (
+    MatrixProvider,
     ProblemError,
     plan_from_json,
     plan_to_json,
@@ -121,6 +125,43 @@ def plan_in_process(
     )
 
 
+NO_LEARNED_TRAVEL_TIMES = (
+    "no learned travel times are available (train the ETA model); planned with haversine"
+)
+
+
+def choose_travel_times(
+    session: Session, settings: Settings, request: PlanRequest, planning: PlanningInput
+) -> tuple[PlanningInput, MatrixProvider | None]:
+    """The matrix provider the request asks for (None: the solver's haversine default).
+
+    "learned" uses the active ETA version's factors for the hour the first shift starts (or
+    now, re-planning a live day) and the service date's weekday; without them the plan falls
+    back to haversine and carries a warning instead of failing. The payload (the cache key)
+    records which was used.
+    """
+    used, warnings, matrix = "haversine", [], None
+    if request.travel_times == "learned":
+        # Here, not at the top: pandas and the ML registry load only when a plan asks for them.
+        from backend.ml.learned_matrix import LearnedMatrixProvider, active_factors
+
+        active = active_factors(session, settings)
+        if active is None:
+            warnings.append(NO_LEARNED_TRAVEL_TIMES)
+        else:
+            version, factors = active
+            starts = [v.shift_start for v in planning.problem.vehicles]
+            hour = min(starts) / 3600 if starts else 9.0
+            if planning.live_state is not None:
+                hour = max(hour, planning.live_state.now / 3600)
+            matrix = LearnedMatrixProvider(
+                factors, depart_hour=hour, weekday=request.service_date.weekday()
+            )
+            used = f"learned (ETA v{version})"
+    payload = {**planning.payload, "travel_times_used": used, "warnings": warnings}
+    return replace(planning, payload=payload), matrix
+
+
 def _requester(session: Session, row: OptimizationRequest) -> Principal:
     user_id = (row.meta or {}).get("requested_by_id")
     principal = get_principal(session, user_id=int(user_id)) if user_id else None
@@ -148,10 +189,19 @@ def _run_claimed(
         validate_request(session, request=request, principal=requester)
         now = clock.now()
         planning = build_problem(session, request=request, now=now)
+        planning, matrix = choose_travel_times(session, database.settings, request, planning)
         values = request_values(planning, request, PlanStatus.RUNNING, requester)
         values["meta"] = {**(row.meta or {}), **values["meta"]}  # keep who asked, and how
         upsert_request(session, request_id=request_id, values=values, now=now)
         add_event(session, request_id, "created", {"orders": len(planning.problem.orders)}, at=now)
+        for warning in planning.payload.get("warnings", []):
+            add_event(
+                session,
+                request_id,
+                "warning",
+                {"field": "travel_times", "message": warning},
+                at=now,
+            )
     key = request_hash(planning.payload)
     # A live day changes by the minute: only from-scratch plans are worth caching.
     cache = cache if request.mode == "full" else None
@@ -198,6 +248,7 @@ def _run_claimed(
         "on_improve": on_improve,
         "cancel": cancel,
         "seed": request.seed,
+        "matrix": matrix,
     }
     if planning.active_plan is not None and planning.live_state is not None:
         plan = reoptimize(planning.problem, planning.active_plan, planning.live_state, **options)

@@ -74,6 +74,7 @@ def request_values(
             "engine": request.engine,
             "time_limit_s": request.time_limit_s,
             "breaks": request.breaks,
+            "travel_times": request.travel_times,
             "vehicle_ids": [int(v.id) for v in problem.vehicles],
         },
         "delivery_locations": [
@@ -280,6 +281,9 @@ def store_plan(
         "solve_s": round(plan.solve_time, 2),
         "planning_s": round(planning_s, 2),
         "cache_hit": cache_hit,
+        # What the travel times came from (run.py sets it; a fallback says why).
+        "travel_times": planning.payload.get("travel_times_used", "haversine"),
+        "warnings": list(planning.payload.get("warnings", [])),
     }
     with database.session() as session:
         version = 1 + (

@@ -101,6 +101,7 @@ MESSAGE_KEYS = {
     "time_limit_s": "timeLimit",
     "mode": "mode",
     "breaks": "breaks",
+    "travel_times": "travelTimes",
 }
 
 

@@ -89,6 +89,9 @@ def test_train_promote_refuse_worse_and_cancel(demo) -> None:
     assert row.status == "active" and row.data_from and row.data_to
     assert row.metrics["per_target"]["leg_min"]["mae"] > 0
     assert (registry.artifact_dir(settings, "eta", row.version) / "weights.npz").exists()
+    # The learned travel times travel with the version, scored on its held-out days.
+    assert (registry.artifact_dir(settings, "eta", row.version) / "travel_factors.json").exists()
+    assert row.metrics["travel_times"]["learned_mae_min"] > 0
     assert ctx.control.get_progress(ctx.job_id)["stage"] == "done"
 
     # A far worse candidate (one tiny epoch at a crawl of a learning rate) is kept, not promoted.
