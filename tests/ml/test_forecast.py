@@ -14,9 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.clock import FixedClock
-from backend.config import load_settings
 from backend.db.engine import Database
-from backend.db.migrate import upgrade
 from backend.db.models import DemandForecast, Depot, FleetSuggestion, ModelVersion, Order
 from backend.jobs.context import JobContext
 from backend.jobs.control import JobControl
@@ -83,12 +81,9 @@ def _seed(db: Database, *, days: int = HISTORY_DAYS) -> int:
 
 
 @pytest.fixture()
-def db(tmp_path):
-    settings = load_settings(DATA_DIR=str(tmp_path), DEMO=False)
-    database = Database(settings)
-    upgrade(database.engine)
-    yield database
-    database.engine.dispose()
+def db(database):
+    """The shared migrated database (SQLite and PostgreSQL)."""
+    return database
 
 
 def _context(db: Database, *, config: dict) -> tuple[JobContext, int]:

@@ -1,5 +1,6 @@
-"""The web process never imports TensorFlow: the app, the Models page's callbacks and NumPy
-serving all run in a fresh interpreter that ends with neither tensorflow nor keras loaded."""
+"""The web process never imports TensorFlow: the app, the Models page's callbacks (the
+forecast's and the learned travel times' included) and NumPy serving all run in a fresh
+interpreter that ends with neither tensorflow nor keras loaded."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ SCRIPT = textwrap.dedent(
     from backend.db.migrate import upgrade
     from backend.db.queries.analytics import TrainingData
     from backend.ml import demand, learned_matrix, launch, jobs, overview, registry, serving
+    from backend.ml import fleet_size, forecast
+    from components.models import create_forecast_view
     import callbacks.models
     from components.models import create_models_view, describe_progress
     from backend.ml.overview import VersionDetail, VersionRow
@@ -35,6 +38,9 @@ SCRIPT = textwrap.dedent(
     with runtime.db.session() as session:
         assert overview.list_registry(session) == []
         assert serving.active_model(session, runtime.settings) is None
+        assert forecast.get_forecast_view(session, depot_ids=None) is None
+        assert learned_matrix.active_factors(session, runtime.settings) is None
+    create_forecast_view(None)
     row = VersionRow(1, "eta", 1, "active", datetime(2026, 11, 27, tzinfo=UTC), date(2026, 9, 1),
                      date(2026, 11, 26), 1.6, 0.8, "promoted")
     detail = VersionDetail(1, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]},
