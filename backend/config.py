@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     vehicle_silent_after_min: float = Field(
         default=10.0, gt=0, le=24 * 60, alias="VEHICLE_SILENT_AFTER_MIN"
     )
+    # An order created for a day whose plan is in force goes straight into a route by the
+    # insertion fast path (done stops untouched), when its creator may plan; off: it waits
+    # in the unassigned pool for the next optimization.
+    auto_insert_new_orders: bool = Field(default=True, alias="AUTO_INSERT_NEW_ORDERS")
     # Dispatch: an OSRM server (http://host:5000) whose `route` service draws routes on roads;
     # unset, routes are drawn as straight lines between their stops.
     osrm_url: str | None = Field(default=None, alias="OSRM_URL")

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 from backend.api.errors import ApiError, error_responses, require
 from backend.api.hooks import permission
 from backend.db.queries.orders import OrderListParams, OrderOut, OrderPage, get_order, list_orders
+from backend.planning.insert import insert_new_orders
+from backend.planning.publish import announce_accepted
 from backend.runtime import current_runtime
 from backend.services import MAX_ID
 from backend.services.orders import (
@@ -94,11 +96,29 @@ def get_order_view(path: OrderPath):
 @orders_api.post("/orders", summary="Create an order", responses={201: OrderOut, **_WRITE_ERRORS})
 @permission("order:write")
 def create_order_view(body: OrderCreate):
-    """Create an order in status "new" in one of the caller's depots."""
+    """Create an order in status "new"; on a day whose plan is in force, route it at once.
+
+    With AUTO_INSERT_NEW_ORDERS (the default) and a caller who may plan, the order goes into
+    the routes in force by the insertion fast path, after every stop already done; the answer
+    then shows it `planned` on its vehicle. Otherwise it waits for the next optimization.
+    """
     principal = require("order:write")
-    with current_runtime().db.session() as session:
+    runtime = current_runtime()
+    with runtime.db.session() as session:
         order = create_order(session, depot_ids=principal.depot_ids, data=body)
     _announce(order, "created")
+    if runtime.settings.auto_insert_new_orders:
+        accepted = insert_new_orders(
+            runtime.db,
+            depot_id=order.depot_id,
+            service_date=order.service_date,
+            principal=principal,
+            clock=runtime.clock,
+        )
+        if accepted is not None:
+            announce_accepted(runtime.publisher(), accepted)
+            with runtime.db.session() as session:
+                order = get_order(session, order_id=order.id, depot_ids=None) or order
     return order.model_dump(mode="json"), 201
 
 
