@@ -40,6 +40,7 @@ from backend.solver import Order as SolverOrder
 from backend.solver import Vehicle as SolverVehicle
 from backend.solver.live import LiveState
 from backend.solver.live import VehicleState as LiveVehicle
+from backend.solver.model import PickupDelivery
 from backend.solver.model import Route as SolverRoute
 from backend.solver.model import Stop as SolverStop
 
@@ -119,6 +120,7 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
             .order_by(Order.id)
         )
     )
+    orders = _without_lost_pickups(session, orders, keep=in_plan)
     depot_ids = {v.start_depot_id for v in vehicles} | {v.end_depot_id for v in vehicles}
     depots = list(session.scalars(select(Depot).where(Depot.id.in_(depot_ids))))
     units = tuple(sorted({unit for v in vehicles for unit in v.capacity}))
@@ -128,11 +130,13 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
     planned_orders = tuple(
         solver_orders[str(i)] for i in sorted(in_plan) if str(i) in solver_orders
     )
+    problem_orders = planned_orders if active else tuple(solver_orders.values())
     problem = Problem(
-        orders=planned_orders if active else tuple(solver_orders.values()),
+        orders=problem_orders,
         vehicles=solver_vehicles,
         depots=tuple(SolverDepot(str(d.id), Location(d.lat, d.lon)) for d in depots),
         capacity_units=units,
+        pairs=_pairs(orders, {o.id for o in problem_orders}),
     )
     active_plan = live_state = None
     if active:
@@ -197,6 +201,42 @@ def solver_fleet(
     """The capacity units of `vehicles` and the vehicles as the solver sees them."""
     units = tuple(sorted({unit for v in vehicles for unit in v.capacity}))
     return units, tuple(_solver_vehicle(v, units, breaks) for v in vehicles)
+
+
+def _without_lost_pickups(session: Session, orders: list[Order], *, keep: set[int]) -> list[Order]:
+    """The orders less the deliveries whose pickup was cancelled or failed: nothing to bring.
+
+    Those already on a route in force (`keep`) stay, for the live day to read consistently;
+    the dispatcher cancels them.
+    """
+    loaded = {o.id for o in orders}
+    pickup_ids = {o.pickup_order_id for o in orders if o.pickup_order_id is not None} - loaded
+    if not pickup_ids:
+        return orders
+    lost = set(
+        session.scalars(
+            select(Order.id).where(
+                Order.id.in_(pickup_ids),
+                Order.status.in_((OrderStatus.CANCELLED, OrderStatus.FAILED)),
+            )
+        )
+    )
+    return [o for o in orders if o.id in keep or o.pickup_order_id not in lost]
+
+
+def _pairs(orders: list[Order], planned: set[str]) -> tuple[PickupDelivery, ...]:
+    """Pickup-and-delivery pairs among the orders being planned (both ends in the problem).
+
+    A delivery whose pickup was already collected is planned alone: in a live day the
+    vehicle that collected it keeps it (solver.live).
+    """
+    return tuple(
+        PickupDelivery(pickup=str(o.pickup_order_id), delivery=str(o.id))
+        for o in orders
+        if o.pickup_order_id is not None
+        and str(o.pickup_order_id) in planned
+        and str(o.id) in planned
+    )
 
 
 def _plan_from_routes(routes: list[Route], origin: datetime) -> Plan:

@@ -115,6 +115,11 @@ class OrderCreate(BaseModel):
     priority: Priority = 5
     required_skills: Skills = Field(default_factory=list)
     vehicle_id: Id | None = None
+    pickup_order_id: Id | None = Field(
+        default=None,
+        description="pickup and delivery: the order (same depot and day) whose goods this "
+        "one delivers; the planner serves both on one vehicle, the pickup first",
+    )
     notes: Notes = ""
 
     _check_date = field_validator("service_date", mode="before")(_iso_date)
@@ -283,6 +288,46 @@ def _check_vehicle(
         raise InvalidInputError(f"vehicle {vehicle_id} is inactive", field="vehicle_id")
 
 
+def _keep_pair_together(session: Session, order: Order, changes: dict[str, Any]) -> None:
+    """Refuse moving one order of a pickup-and-delivery pair to another depot or day."""
+    moved = [
+        name
+        for name in ("depot_id", "service_date")
+        if name in changes and changes[name] != getattr(order, name)
+    ]
+    if not moved:
+        return
+    partner = order.pickup_order_id or session.scalar(
+        select(Order.id).where(Order.pickup_order_id == order.id)
+    )
+    if partner is not None:
+        raise ConflictError(
+            f"order {order.id} is paired with order {partner}: they share depot and day",
+            field=moved[0],
+        )
+
+
+def _check_pickup(session: Session, depot_ids: Collection[int] | None, data: OrderCreate) -> None:
+    """The pickup a new delivery names: in scope, same depot and day, open, not yet paired."""
+    field = "pickup_order_id"
+    pickup = session.get(Order, data.pickup_order_id)
+    if pickup is None or (depot_ids is not None and pickup.depot_id not in depot_ids):
+        raise InvalidInputError(f"unknown order {data.pickup_order_id}", field=field)
+    if pickup.depot_id != data.depot_id or pickup.service_date != data.service_date:
+        raise InvalidInputError(
+            f"order {pickup.id} is for another depot or day: a pair shares both", field=field
+        )
+    if pickup.pickup_order_id is not None:
+        raise InvalidInputError(f"order {pickup.id} is itself the delivery of a pair", field=field)
+    if OrderStatus(pickup.status) in FINAL_ORDER_STATUSES:
+        raise ConflictError(f"order {pickup.id} is {pickup.status}", field=field)
+    paired = session.scalar(select(Order.id).where(Order.pickup_order_id == pickup.id))
+    if paired is not None:
+        raise ConflictError(
+            f"order {pickup.id} is already the pickup of order {paired}", field=field
+        )
+
+
 def _check_demand(session: Session, depot_id: int, demand: dict[str, float]) -> None:
     if not demand:
         return
@@ -327,6 +372,8 @@ def create_order(
         _check_vehicle(session, depot_ids, data.vehicle_id, data.depot_id)
     _check_demand(session, data.depot_id, data.demand)
     _check_reference(session, data.reference)
+    if data.pickup_order_id is not None:
+        _check_pickup(session, depot_ids, data)
     order = Order(
         reference=data.reference,
         depot_id=data.depot_id,
@@ -344,6 +391,7 @@ def create_order(
         required_skills=list(data.required_skills),
         status=OrderStatus.NEW.value,
         vehicle_id=data.vehicle_id,
+        pickup_order_id=data.pickup_order_id,
         notes=data.notes,
     )
     session.add(order)
@@ -362,6 +410,7 @@ def update_order(
             status=order.status,
         )
     changes = data.model_dump(exclude_unset=True)
+    _keep_pair_together(session, order, changes)
     depot_id = changes.get("depot_id", order.depot_id)
     vehicle_id = changes["vehicle_id"] if "vehicle_id" in changes else order.vehicle_id
     if vehicle_id is None and OrderStatus(order.status) not in (

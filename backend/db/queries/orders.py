@@ -68,6 +68,7 @@ class OrderOut(BaseModel):
     required_skills: list[str]
     status: OrderStatus
     vehicle_id: int | None
+    pickup_order_id: int | None = None
     notes: str
     failure_reason: str | None
     created_at: datetime
