@@ -36,6 +36,16 @@ def _single_thread() -> Any:
     return _BLAS.limit(limits=1, user_api="blas")
 
 
+def _level_codes(raw: pd.Series, levels: list[str]) -> np.ndarray:
+    """Each value's index among the fitted levels; -1 for a level the model never saw.
+
+    Missing values are the "missing" level, as the fitted encoder saw them; values are
+    compared as text, as the encoder fitted them.
+    """
+    text = raw.where(raw.notna(), "missing").astype(str)
+    return np.asarray(pd.Index(levels).get_indexer(text))
+
+
 @dataclass(frozen=True)
 class NumpyModel:
     """Preprocessing and forward pass from the exported arrays (see backend.ml.export)."""
@@ -109,12 +119,10 @@ class NumpyModel:
             values = np.where(np.isnan(values), self.arrays["numeric.fill"], values)
             parts.append((values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"])
         for item in self.description["categorical"]:
-            raw = frame[item["column"]]
-            raw = raw.where(raw.notna(), "missing").astype(str)
             levels = item["levels"]
-            codes = pd.Categorical(raw, categories=levels).codes  # -1: unknown level
-            onehot = np.zeros((len(raw), len(levels) + 1))
-            onehot[np.arange(len(raw)), codes] = 1.0  # unknowns land in the extra last column
+            codes = _level_codes(frame[item["column"]], levels)
+            onehot = np.zeros((len(codes), len(levels) + 1))
+            onehot[np.arange(len(codes)), codes] = 1.0  # unknowns land in the extra last column
             parts.append(onehot[:, : len(levels)])
         return np.hstack(parts) if parts else np.zeros((len(frame), 0))
 
@@ -132,14 +140,17 @@ class NumpyModel:
     def _encode(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
         # Scaled numeric block and, per categorical column, each row's level index (-1: unknown).
         columns = self.description["numeric"]["columns"]
-        values = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        block = frame[columns]
+        # Already numbers (the live path): no per-column coercion to pay for.
+        if not all(pd.api.types.is_numeric_dtype(dtype) for dtype in block.dtypes):
+            block = block.apply(pd.to_numeric, errors="coerce")
+        values = block.to_numpy(np.float64)
         values = np.where(np.isnan(values), self.arrays["numeric.fill"], values)
         numeric = (values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"]
-        codes = []
-        for item in self.description["categorical"]:
-            raw = frame[item["column"]]
-            raw = raw.where(raw.notna(), "missing").astype(str)
-            codes.append(np.asarray(pd.Categorical(raw, categories=item["levels"]).codes))
+        codes = [
+            _level_codes(frame[item["column"]], item["levels"])
+            for item in self.description["categorical"]
+        ]
         return numeric, codes
 
     def _forward_fast(self, frame: pd.DataFrame) -> np.ndarray:
