@@ -12,11 +12,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: `body(ctx) -> result`, and `on_finished(...)` run after its last commit."""
+    """A kind of job: `body(ctx) -> result`, `on_finished(...)` run after its last commit.
+
+    `reap(session, *, now)` fails this kind's jobs whose process died unseen (backend.jobs.reaper).
+    """
 
     name: str
     body: str
     on_finished: str | None = None
+    reap: str | None = None
 
 
 JOB_KINDS: dict[str, JobKind] = {
@@ -26,6 +30,7 @@ JOB_KINDS: dict[str, JobKind] = {
             "planning",
             body="backend.planning.job:run_planning_job",
             on_finished="backend.planning.publish:announce_finished",
+            reap="backend.planning.store:reap_abandoned",
         ),
         # TensorFlow is imported inside the body only: in the job's own process. A killed
         # job's version still `training` is ended `failed` by its on_finished.
@@ -33,6 +38,7 @@ JOB_KINDS: dict[str, JobKind] = {
             "training",
             body="backend.ml.jobs:run_training_job",
             on_finished="backend.ml.registry:training_finished",
+            reap="backend.ml.registry:fail_stale_trainings",
         ),
         # The demand forecast and fleet-size suggestion: scikit-learn and the solver, no
         # TensorFlow; a killed run still `training` is ended `failed` like a training.
@@ -40,6 +46,7 @@ JOB_KINDS: dict[str, JobKind] = {
             "forecast",
             body="backend.ml.forecast:run_forecast_job",
             on_finished="backend.ml.registry:training_finished",
+            reap="backend.ml.registry:fail_stale_trainings",
         ),
         # The daily aggregates and position retention (backend.jobs.schedule runs both daily).
         JobKind("analytics_refresh", body="backend.analytics.jobs:run_refresh_job"),

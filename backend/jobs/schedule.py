@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -26,7 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from backend.clock import Clock
 from backend.db.engine import Database
 from backend.db.models import Depot, ScheduledRun
-from backend.jobs.runner import FINAL_STATES
+from backend.jobs.reaper import reap_dead_jobs
+from backend.jobs.runner import FINAL_STATES, JobRunner
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,9 @@ class Submitted:
 class DailySchedule:
     """At each `tick`: is the closed day's refresh, or then its retention, due? Start it."""
 
-    def __init__(self, *, database: Database, jobs: Any, clock: Clock, refresh_hour: int) -> None:
+    def __init__(
+        self, *, database: Database, jobs: JobRunner, clock: Clock, refresh_hour: int
+    ) -> None:
         self.database = database
         self.jobs = jobs
         self.clock = clock
@@ -119,7 +125,8 @@ class DailySchedule:
 
 
 class ScheduleThread:
-    """A daemon thread that ticks a `DailySchedule` every `poll_s` seconds until `stop()`."""
+    """A daemon thread that, every `poll_s` seconds until `stop()`, ticks a `DailySchedule`
+    and reaps the jobs whose process died (backend.jobs.reaper)."""
 
     def __init__(self, schedule: DailySchedule, poll_s: float) -> None:
         self.schedule = schedule
@@ -142,9 +149,13 @@ class ScheduleThread:
                 self.schedule.tick()
             except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
                 log.exception("the daily schedule's tick failed")
+            try:
+                reap_dead_jobs(self.schedule.database, now=self.schedule.clock.now())
+            except Exception:  # noqa: BLE001 - retried at the next tick
+                log.exception("reaping dead jobs failed")
 
 
-def start_schedule(runtime: Any) -> ScheduleThread:
+def start_schedule(runtime: Runtime) -> ScheduleThread:
     """Start this process's schedule thread on the runtime's database, runner and clock."""
     settings = runtime.settings
     schedule = DailySchedule(
