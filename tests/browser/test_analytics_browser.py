@@ -95,3 +95,36 @@ def test_overview_and_drill_down(browser, live_app, screenshot_dir) -> None:
     other.wait_for_selector("#analytics-drill-routes td[data-dash-column='vehicle']")
     context.close()
     assert errors == []
+
+
+def test_refresh_figures_runs_a_job_and_reports_it(browser, live_app) -> None:
+    """A manager's "Refresh figures" submits the refresh job; the poll reports it done."""
+    from backend.auth.users import create_user
+    from backend.config import load_settings
+    from backend.db.engine import Database
+
+    database = Database(load_settings(DATA_DIR=live_app.data_dir, DEMO=False))
+    with database.session() as session:
+        create_user(session, username="refresh-manager", password="manager-pass-1", role="manager")
+    database.engine.dispose()
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_app.url}/login")
+    page.fill("#login-username", "refresh-manager")
+    page.fill("#login-password", "manager-pass-1")
+    page.click("#login-submit")
+    page.wait_for_load_state("networkidle")
+    errors.clear()
+    page.goto(f"{live_app.url}/analytics")
+    page.wait_for_selector("#analytics-kpis .kpi, #analytics-kpis .empty-state")
+    page.click("#analytics-refresh")
+    page.wait_for_function(
+        "document.querySelector('#analytics-refresh-status').textContent"
+        ".startsWith('Figures refreshed in')"
+    )
+    context.close()
+    assert errors == []
