@@ -48,7 +48,7 @@ def show_models(_load: Any) -> Any:
         active = registry.active_version(session, name="eta")
     shown = active.version if active is not None else None
     if shown is None:
-        shown = next((v.version for v in versions if v.status == "ready"), None)
+        shown = next((v.version for v in versions if v.name == "eta" and v.status == "ready"), None)
     detail = version_detail(settings, "eta", shown) if shown is not None else None
     travel = (active.metrics or {}).get("travel_times") if active is not None else None
     return create_models_view(
