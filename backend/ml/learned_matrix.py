@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.ml import registry
-from backend.ml.eta_data import cell
+from backend.ml.eta_data import CELL_LAT_DEG, CELL_LON_DEG, cell
 from backend.solver.matrix import HaversineProvider, Matrices, MatrixProvider
 from backend.solver.model import Location
 
@@ -116,15 +116,30 @@ class TravelFactors:
     ) -> np.ndarray:
         """Predicted leg seconds for each leg."""
         base = haversine_seconds(lat1, lon1, lat2, lon2)
-        zones = cell(
-            (np.asarray(lat1) + np.asarray(lat2)) / 2, (np.asarray(lon1) + np.asarray(lon2)) / 2
+        # Grid rows and columns as integers (cell()'s "row:col" is built per distinct cell
+        # only): a matrix has n² legs, and strings for each were most of its time.
+        rows = np.floor((np.asarray(lat1) + np.asarray(lat2)) / 2 / CELL_LAT_DEG).astype(np.int64)
+        cols = np.floor((np.asarray(lon1) + np.asarray(lon2)) / 2 / CELL_LON_DEG).astype(np.int64)
+        hours = np.floor(np.asarray(hour, dtype=float)).astype(np.int64)
+        weekend = (np.asarray(weekday).astype(int) >= 5).astype(np.int64)
+        if base.size == 0:
+            return base
+        # One integer per (day type, hour, row, col), so the distinct cells are a 1-D unique.
+        r0, c0, h0 = rows.min(), cols.min(), hours.min()
+        nr, nc, nh = rows.max() - r0 + 1, cols.max() - c0 + 1, hours.max() - h0 + 1
+        keys = ((weekend * nh + (hours - h0)) * nr + (rows - r0)) * nc + (cols - c0)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        c, rest = unique % nc + c0, unique // nc
+        r, rest = rest % nr + r0, rest // nr
+        h, w = rest % nh + h0, rest // nh
+        looked = np.array(
+            [
+                self.factor("weekend" if wi else "weekday", int(hi), f"{ri}:{ci}")
+                for wi, hi, ri, ci in zip(w, h, r, c, strict=True)
+            ],
+            dtype=float,
         )
-        hours = np.floor(np.asarray(hour, dtype=float)).astype(int)
-        days = _day_type(np.asarray(weekday))
-        factors = np.array(
-            [self.factor(d, int(h), str(z)) for d, h, z in zip(days, hours, zones, strict=True)]
-        )
-        return base * factors + np.where(base > 0, self.leg_overhead_s, 0.0)
+        return base * looked[inverse.ravel()] + np.where(base > 0, self.leg_overhead_s, 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored next to the ETA artifacts)."""
