@@ -245,3 +245,19 @@ def test_the_models_page_forecast_section_shows_the_suggestion_and_charts() -> N
     assert "forecast P10–P90" in names and "backtest P50" in names and "actual" in names
     assert len(figure.data[names.index("forecast P50")].x) == 24  # every hour of the day
     assert "No forecast yet" in str(create_forecast_view(None))
+
+
+def test_a_cancelled_run_ends_failed_and_the_active_forecast_stays(db) -> None:
+    """Cancel stops the job at its next step: failed, nothing stored, the previous run active."""
+    _seed(db)
+    with db.session() as session:
+        previous = registry.create_version(session, name=forecast.FORECAST_MODEL, now=NOW)
+        registry.activate(session, previous)
+        previous_id = previous.id
+    ctx, version_id = _context(db, config={})
+    ctx.control.request_cancel(ctx.job_id)
+    assert forecast.run_forecast_job(ctx)["status"] == "failed"
+    with db.session() as session:
+        assert session.get(ModelVersion, version_id).message == "cancelled"
+        assert session.get(ModelVersion, previous_id).status == "active"
+        assert session.scalar(select(func.count()).select_from(DemandForecast)) == 0
