@@ -296,11 +296,12 @@ class Order(Base):
     required_skills: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.NEW.value)
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle.id"))
-    # Pickup and delivery: this order delivers what `pickup_order_id` collects, on the same
-    # vehicle, after it (one delivery per pickup: the unique index).
-    pickup_order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("delivery_order.id", ondelete="RESTRICT")
-    )
+    # Pickup and delivery: this order delivers what order `pickup_order_id` collects, on the
+    # same vehicle, after it (one delivery per pickup: the unique index). No database foreign
+    # key: SQLite can add or drop a referencing column only by rebuilding the order table, which
+    # its own references forbid; backend.services.orders checks the pair (orders are never
+    # deleted, only cancelled).
+    pickup_order_id: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text, default="")
     failure_reason: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -324,7 +325,6 @@ class Order(Base):
         ),
         Index("ix_delivery_order_vehicle_id", "vehicle_id"),
         Index("uq_delivery_order_pickup", "pickup_order_id", unique=True),
-        CheckConstraint("pickup_order_id IS NULL OR pickup_order_id <> id", name="pickup_not_self"),
         CheckConstraint("lat BETWEEN -90 AND 90", name="lat_range"),
         CheckConstraint("lon BETWEEN -180 AND 180", name="lon_range"),
         CheckConstraint("priority BETWEEN 1 AND 10", name="priority_range"),
