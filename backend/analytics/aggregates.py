@@ -24,7 +24,7 @@ import time as _time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     Column,
@@ -58,6 +58,9 @@ from backend.db.models import (
     RouteStop,
     Vehicle,
 )
+
+if TYPE_CHECKING:
+    from backend.db.engine import Database
 
 # Not Base.metadata: on PostgreSQL these are materialized views, which the ORM's tables (and the
 # tests' TRUNCATE of every table) must not include.
@@ -500,7 +503,7 @@ def _engine_of(target: Any) -> Engine:
 
 
 def refresh_aggregates(
-    database: Any, *, days: Sequence[date] | None = None, concurrently: bool = True
+    database: Database | Engine, *, days: Sequence[date] | None = None, concurrently: bool = True
 ) -> RefreshReport:
     """Bring every aggregate up to date with the tables it reads (call after a day closes).
 

@@ -19,13 +19,17 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Integer, Table, delete, func, select
 
 from backend.analytics.aggregates import ANALYTICS_METADATA
 from backend.db.base import UTCDateTime
+from backend.db.engine import Database
 from backend.db.models import Position, Vehicle
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 retention_state = Table(
     "analytics_retention_state",
@@ -105,7 +109,7 @@ def keep_fix(
 
 
 def run_retention(
-    database: Any,
+    database: Database | Engine,
     *,
     now: datetime,
     policy: RetentionPolicy | None = None,
@@ -115,14 +119,14 @@ def run_retention(
 ) -> RetentionReport:
     """Thin and purge positions as of `now` (see the module doc); resumable, idempotent.
 
-    `database` is a Database (or anything with `.engine`); `vehicle_ids` limits the run to some
+    `database` is a Database or its Engine (the benchmark's); `vehicle_ids` limits the run to some
     vehicles (a job may split the fleet); `max_batches` stops early, and so does `cancelled()`
     turning true between batches (the report says so; the next run resumes).
     """
     if now.tzinfo is None:
         raise ValueError("now: must be an aware datetime")
     policy = policy or RetentionPolicy()
-    engine = getattr(database, "engine", database)
+    engine = database.engine if isinstance(database, Database) else database
     report = RetentionReport()
     started = _time.perf_counter()
     with engine.connect() as conn:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings, load_settings
@@ -16,6 +16,9 @@ from backend.db.engine import Database
 from backend.jobs.context import JobContext
 from backend.jobs.control import JobControl
 from backend.jobs.kinds import job_kind, load
+
+if TYPE_CHECKING:
+    from backend.realtime.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ def execute_job(
 
 
 def finish_job(
-    kind: str, job_id: str, *, database: Database, publisher: Any, result: dict[str, Any]
+    kind: str, job_id: str, *, database: Database, publisher: Publisher, result: dict[str, Any]
 ) -> None:
     """Announce a finished job (its kind's `on_finished`), after its last commit."""
     hook = job_kind(kind).on_finished

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings
 from backend.db.engine import Database
 from backend.db.models import ModelStatus, ModelVersion
+
+if TYPE_CHECKING:
+    from backend.realtime.publisher import Publisher
 
 # A `training` version this old has lost its job: training 90 days of history takes minutes
 # (README, bench/ml.py), so an hour leaves a wide margin before the sweep calls it dead.
@@ -183,7 +186,7 @@ def fail_training_of_job(session: Session, *, job_id: str, message: str, now: da
 def training_finished(
     *,
     database: Database,
-    publisher: Any,
+    publisher: Publisher,
     job_id: str,
     result: dict[str, Any],
     clock: Clock = SYSTEM_CLOCK,

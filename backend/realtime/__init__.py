@@ -1,6 +1,8 @@
 """Realtime: the `/ws` protocol, `/osmand` for tracker apps, hub, rooms, bus and ingestion."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -10,10 +12,13 @@ from backend.realtime.protocol import RealtimeConfig
 from backend.realtime.server import get_realtime
 from backend.realtime.server import init_realtime as init_socket
 
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
+
 __all__ = ["get_realtime", "handle_frame", "init_realtime"]
 
 
-def init_realtime(server: Flask, runtime: Any, config: RealtimeConfig | None = None) -> None:
+def init_realtime(server: Flask, runtime: Runtime, config: RealtimeConfig | None = None) -> None:
     """Mount `/ws` and `/osmand` on `server`; both feed the one service at `runtime.realtime`.
 
     Call it before the auth guard is installed: the socket resolves its user first.

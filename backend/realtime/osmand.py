@@ -26,7 +26,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, jsonify, request
@@ -45,6 +45,9 @@ from backend.realtime.protocol import (
 )
 from backend.realtime.ratelimit import RateLimiter
 from backend.services.devices import MAX_DEVICE_ID_LENGTH, find_device, hash_device_id, mark_seen
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
 
 log = logging.getLogger("realtime.osmand")
 
@@ -406,7 +409,7 @@ def parse_json(
     )
 
 
-def init_osmand(server: Flask, runtime: Any) -> None:
+def init_osmand(server: Flask, runtime: Runtime) -> None:
     """Mount `/osmand` (GET and POST) on `server`, writing through `runtime.realtime`.
 
     The path is public in the auth guard: these apps send no cookie or token, only their id.
@@ -464,7 +467,7 @@ def _limit(limiter: RateLimiter, key: str, limit: int, now: datetime, what: str)
         )
 
 
-def _receive(runtime: Any, service: Any, limiter: RateLimiter) -> str:
+def _receive(runtime: Runtime, service: Any, limiter: RateLimiter) -> str:
     now = runtime.clock.now()
     settings = runtime.settings
     address = request.remote_addr or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
@@ -35,6 +35,9 @@ from backend.realtime.protocol import (
 from backend.realtime.service import RealtimeService, initial_rooms, initial_subscriptions
 from backend.realtime.wsadapter import SocketAdapter, SocketClosed
 from backend.runtime import Runtime
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
 
 log = logging.getLogger("realtime.server")
 
@@ -92,7 +95,7 @@ def get_realtime(runtime: Runtime) -> RealtimeService:
     return runtime.publisher()
 
 
-def _socket_principal(runtime: Any, config: RealtimeConfig) -> Principal | None:
+def _socket_principal(runtime: Runtime, config: RealtimeConfig) -> Principal | None:
     # Drivers and devices: bearer header or ?token=. Browsers: the session cookie, same origin.
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
