@@ -61,9 +61,14 @@ class RealtimeService:
         # Every "now" of the realtime layer comes from here, so tests can pin it.
         self.clock = clock
         self.hub = Hub()
-        # At-risk alerts: written positions and stored stop events mark their depots.
+        # At-risk alerts and the live ETAs pushed to dashboards (`eta_update`, one frame per
+        # depot room and pass): written positions and stored stop events mark their depots.
         self.late_risk = LateRiskWatcher(
-            sessions, self.publish_notification, clock=clock, settings=settings
+            sessions,
+            self.publish_notification,
+            publish_depot=self.publish,
+            clock=clock,
+            settings=settings,
         )
         self.writer = PositionWriter(
             sessions,

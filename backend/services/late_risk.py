@@ -14,7 +14,9 @@ caller commits, then publishes the returned frames (`RealtimeService.publish_not
 
 `LateRiskWatcher` runs it for the realtime service: written position batches and stored stop
 events mark their depots, and one pass every few seconds refreshes every marked depot at once
-(a fixed handful of statements per pass, never one per position or per stop).
+(a fixed handful of statements per pass, never one per position or per stop). The same pass
+pushes the live ETAs it judged by to dashboards: one `eta_update` frame per marked depot
+(`eta_frames`), from the same forecasts, so the ETAs are computed once per pass.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from sqlalchemy.orm import Session
 from backend.clock import SYSTEM_CLOCK, Clock
 from backend.config import Settings
 from backend.db.models import Depot, Notification, Order, Route, RouteStop, Vehicle
-from backend.eta import estimate_arrivals
+from backend.eta import RouteEstimate, estimate_arrivals
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,31 @@ WATCH_EVERY_S = 10.0
 SWEEP_EVERY_S = 60.0
 
 
+# The bus kind of the `eta_update` frames: no subscription of its own, so `route_status`
+# (backend.realtime.hub); the frame names no vehicle at its top level, so drivers never get it.
+ETA_KIND = "etas"
+ETA_UPDATE = "eta_update"
+
+
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """An open stop's pessimistic arrival and where the figure came from."""
+    """An open stop's predicted arrival (P10/P50/P90) and where the figure came from."""
 
+    route_id: int
+    p10: datetime
+    p50: datetime
     p90: datetime
     source: str  # "model" or "plan"
     late: bool  # the P90 is past the stop's window end
+    model_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStopForecasts:
+    """One pass's forecasts: by stop id, and the plan's view of each route (vehicle, next stop)."""
+
+    stops: dict[int, Forecast]
+    routes: dict[int, RouteEstimate]
 
 
 @dataclass
@@ -73,6 +93,8 @@ class LateRiskChanges:
 
     raised: list[dict[str, Any]] = field(default_factory=list)
     cleared: list[dict[str, Any]] = field(default_factory=list)
+    # The `eta_update` frame of each depot, by depot id (filled by `LateRiskWatcher`).
+    etas: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def frames(self) -> list[dict[str, Any]]:
@@ -86,20 +108,25 @@ def forecast_open_stops(
     depot_ids: Collection[int] | None,
     now: datetime,
     settings: Settings | None = None,
-) -> dict[int, Forecast]:
-    """The P90 arrival of every stop still ahead on the routes in force inside the scope.
+) -> OpenStopForecasts:
+    """The predicted arrival of every stop still ahead on the routes in force inside the scope.
 
-    The plan's estimate for every stop (one query); where an ETA model is active, its P90
-    replaces it for the stops it predicts (`settings` None: the plan only).
+    The plan's estimate for every stop (one query; its P10 = P50 = P90); where an ETA model
+    is active, its P10/P50/P90 replace it for the stops it predicts (`settings` None: the plan
+    only).
     """
     plan = estimate_arrivals(session, depot_ids=depot_ids, now=now)
-    forecasts = {sid: Forecast(est.eta, "plan", est.at_risk) for sid, est in plan.stops.items()}
+    forecasts = {
+        sid: Forecast(est.route_id, est.eta, est.eta, est.eta, "plan", est.at_risk)
+        for sid, est in plan.stops.items()
+    }
+    result = OpenStopForecasts(forecasts, plan.routes)
     if settings is None or not plan.routes:
-        return forecasts
+        return result
     from backend.ml import serving  # pandas and NumPy, never TensorFlow
 
     if serving.active_model(session, settings) is None:
-        return forecasts
+        return result
     day = now.date()
     for eta in serving.live_etas(
         session,
@@ -111,8 +138,10 @@ def forecast_open_stops(
         route_ids=sorted(plan.routes),
     ):
         if eta.source == "model" and eta.stop_id in forecasts:
-            forecasts[eta.stop_id] = Forecast(eta.p90, "model", eta.at_risk)
-    return forecasts
+            forecasts[eta.stop_id] = Forecast(
+                eta.route_id, eta.p10, eta.p50, eta.p90, "model", eta.at_risk, eta.model_version
+            )
+    return result
 
 
 def refresh_late_risk(
@@ -121,14 +150,18 @@ def refresh_late_risk(
     depot_ids: Collection[int] | None,
     now: datetime,
     settings: Settings | None = None,
+    forecasts: OpenStopForecasts | None = None,
 ) -> LateRiskChanges:
     """Raise and clear the scope's at-risk alerts from its live ETAs; frames to publish.
 
     A stop is at risk when it has a window end, the vehicle has not reached it yet and its
     P90 arrival is past the window's end (an open alert stays until the P90 is `CLEAR_MARGIN`
-    inside it). Does not commit.
+    inside it). `forecasts`: the scope's, when the caller has them already (else computed
+    here). Does not commit.
     """
-    forecasts = forecast_open_stops(session, depot_ids=depot_ids, now=now, settings=settings)
+    if forecasts is None:
+        forecasts = forecast_open_stops(session, depot_ids=depot_ids, now=now, settings=settings)
+    by_stop = forecasts.stops
     scope = [] if depot_ids is None else [Notification.depot_id.in_(sorted(depot_ids))]
     open_rows = session.execute(
         select(
@@ -145,12 +178,12 @@ def refresh_late_risk(
     ).all()
     open_by_stop = {row.route_stop_id: row for row in open_rows}
     # Details for the stops past their window and those with an open alert, not every stop.
-    late = {sid for sid, forecast in forecasts.items() if forecast.late}
+    late = {sid for sid, forecast in by_stop.items() if forecast.late}
     wanted = sorted(late | {sid for sid in open_by_stop if sid is not None})
     stops = _stop_details(session, wanted) if wanted else {}
     at_risk: dict[int, tuple[Any, Forecast]] = {}
     for sid, detail in stops.items():
-        forecast = forecasts.get(sid)
+        forecast = by_stop.get(sid)
         if forecast is None or detail.window_end is None or detail.actual_arrival_at is not None:
             continue
         limit = detail.window_end - (CLEAR_MARGIN if sid in open_by_stop else timedelta(0))
@@ -174,6 +207,82 @@ def refresh_late_risk(
         )
         changes.cleared = [_cleared_frame(row, now) for row in gone]
     return changes
+
+
+def eta_frames(
+    session: Session,
+    forecasts: OpenStopForecasts,
+    *,
+    depot_ids: Collection[int] | None,
+    now: datetime,
+) -> dict[int, dict[str, Any]]:
+    """One `eta_update` frame per depot: every open stop's P10/P50/P90 (epoch ms) and lateness.
+
+    Every depot of `depot_ids` gets one, empty when it has no open stop (None: the depots the
+    forecasts name). The next stop of each vehicle carries `next: true` and its order's
+    reference, so the vehicle list can say which stop its ETA is for. One query (routes'
+    depots and zones, the next stops' references); reads only.
+    """
+    from backend.realtime.protocol import format_timestamp
+
+    routes = forecasts.routes
+    next_ids = sorted({r.next_stop_id for r in routes.values() if r.next_stop_id is not None})
+    rows = (
+        session.execute(
+            select(Route.id, Route.depot_id, Depot.timezone, RouteStop.id, Order.reference)
+            .join(Depot, Depot.id == Route.depot_id)
+            .outerjoin(RouteStop, (RouteStop.route_id == Route.id) & RouteStop.id.in_(next_ids))
+            .outerjoin(Order, Order.id == RouteStop.order_id)
+            .where(Route.id.in_(sorted(routes)))
+        ).all()
+        if routes
+        else []
+    )
+    depot_of = {route_id: depot_id for route_id, depot_id, *_rest in rows}
+    zone_of = {depot_id: zone for _r, depot_id, zone, *_rest in rows}
+    refs = {stop_id: ref for *_rest, stop_id, ref in rows if stop_id is not None}
+    wanted = set(depot_of.values()) if depot_ids is None else set(depot_ids)
+    found: dict[int, list[tuple[Forecast, dict[str, Any]]]] = {d: [] for d in wanted}
+    for stop_id, forecast in forecasts.stops.items():
+        depot_id = depot_of.get(forecast.route_id)
+        if depot_id is None or depot_id not in found:
+            continue
+        route = routes[forecast.route_id]
+        item: dict[str, Any] = {
+            "stopId": stop_id,
+            "routeId": forecast.route_id,
+            "vehicleId": route.vehicle_id,
+            "p10": _epoch_ms(forecast.p10),
+            "p50": _epoch_ms(forecast.p50),
+            "p90": _epoch_ms(forecast.p90),
+            "late": forecast.late,
+        }
+        if stop_id == route.next_stop_id:
+            item.update(next=True, ref=refs.get(stop_id))
+        found[depot_id].append((forecast, item))
+    at = format_timestamp(now)
+    frames: dict[int, dict[str, Any]] = {}
+    for depot_id, entries in sorted(found.items()):
+        entries.sort(key=lambda e: (e[1]["routeId"], e[1]["p50"], e[1]["stopId"]))
+        versions = [f.model_version or 0 for f, _item in entries if f.source == "model"]
+        if versions:
+            # Stops the model did not predict say so; the frame's `source` covers the rest.
+            for f, item in entries:
+                if f.source != "model":
+                    item["source"] = "plan"
+        frames[depot_id] = {
+            "type": ETA_UPDATE,
+            "depotId": depot_id,
+            "at": at,
+            "source": f"model v{max(versions)}" if versions else "plan",
+            "timezone": zone_of.get(depot_id),
+            "stops": [item for _f, item in entries],
+        }
+    return frames
+
+
+def _epoch_ms(at: datetime) -> int:
+    return round(at.timestamp() * 1000)
 
 
 def _stop_details(session: Session, stop_ids: list[int]) -> dict[int, Any]:
@@ -311,8 +420,10 @@ class LateRiskWatcher:
 
     `mark(depot_ids)` is cheap (a set union under a lock): the position writer calls it per
     written batch and the event handler per stored stop event. The pass reads the clock,
-    refreshes every marked depot in one call, commits, then publishes. Every `sweep_s` the
-    depots refreshed before are marked again, so a silent vehicle's stops are still judged.
+    forecasts every marked depot's open stops once, refreshes their alerts from those
+    forecasts, commits, then publishes the alerts and, with `publish_depot` (the realtime
+    service's `publish`), one `eta_update` frame to each marked depot's room. Every `sweep_s`
+    the depots refreshed before are marked again, so a silent vehicle's stops are still judged.
     """
 
     def __init__(
@@ -320,6 +431,7 @@ class LateRiskWatcher:
         sessions: Callable[[], AbstractContextManager[Session]],
         publish: Callable[[dict[str, Any]], None],
         *,
+        publish_depot: Callable[[int | None, str, dict[str, Any]], None] | None = None,
         clock: Clock = SYSTEM_CLOCK,
         settings: Settings | None = None,
         every_s: float = WATCH_EVERY_S,
@@ -327,6 +439,7 @@ class LateRiskWatcher:
     ) -> None:
         self._sessions = sessions
         self._publish = publish
+        self._publish_depot = publish_depot
         self._clock = clock
         self._settings = settings
         self._every_s = every_s
@@ -349,17 +462,27 @@ class LateRiskWatcher:
             self._seen |= depots
         if not depots:
             return None
+        now = self._clock.now()
         try:
             with self._sessions() as session:
-                changes = refresh_late_risk(
-                    session, depot_ids=depots, now=self._clock.now(), settings=self._settings
+                forecasts = forecast_open_stops(
+                    session, depot_ids=depots, now=now, settings=self._settings
                 )
+                changes = refresh_late_risk(
+                    session, depot_ids=depots, now=now, settings=self._settings,
+                    forecasts=forecasts,
+                )  # fmt: skip
+                if self._publish_depot is not None:
+                    changes.etas = eta_frames(session, forecasts, depot_ids=depots, now=now)
         except Exception:
             self.mark(depots)  # tried again on the next pass
             raise
         # Published only now that the session has committed.
         for frame in changes.frames:
             self._publish(frame)
+        if self._publish_depot is not None:
+            for depot_id, eta_frame in changes.etas.items():
+                self._publish_depot(depot_id, ETA_KIND, eta_frame)
         return changes
 
     def start(self) -> None:

@@ -149,7 +149,7 @@ def test_a_conflicting_insert_is_skipped(database, fleet) -> None:
     # A second worker that had not seen the first one's row inserts the same alert: skipped.
     with database.session() as session:
         [detail] = late_risk._stop_details(session, [fleet.stops[1]]).values()
-        forecast = late_risk.Forecast(now, "plan", True)
+        forecast = late_risk.Forecast(fleet.route, now, now, now, "plan", True)
         assert late_risk._raise(session, [(detail, forecast)], now=now) == []
     assert len(_alerts(database)) == 1
 
