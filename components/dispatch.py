@@ -547,6 +547,8 @@ def vehicle_list_rows(vehicles: Sequence[VehicleRow]) -> list[dict[str, Any]]:
                     "status": v.status,
                     "badge": status_name(v.status),
                     "depot": v.depot_id,
+                    # For the live ETAs (assets/js/eta_live.js): the row follows its route.
+                    "route_id": v.route_id,
                     "meta": f"{v.driver_name or 'No driver'} · {v.depot_name}",
                     "next": next_line,
                     "delay": fmt_delay(v.delay_min) if v.delay_min is not None else None,
