@@ -24,7 +24,11 @@ ZONE_LAT_DEG = 0.054
 ZONE_LON_DEG = 0.072
 LAGS_WEEKS = (1, 2, 3, 4)
 HORIZON_DAYS = 7
-LAG_COLUMNS = [*(f"lag_{w}w" for w in LAGS_WEEKS), "lag_mean"]
+# Long-run slot levels use days at least a week old, so a seven-day horizon only sees known days.
+LEVEL_LAG_DAYS = 7
+LEVEL_COLUMNS = ["slot_mean", "slot_weekday_mean", "slot_expected"]
+LAG_COLUMNS = [*(f"lag_{w}w" for w in LAGS_WEEKS), "lag_mean", *LEVEL_COLUMNS]
+DESIGN_COLUMNS = ["weekday", "is_holiday", "hour", "lag_mean", *LEVEL_COLUMNS]
 
 
 class DemandError(ValueError):
@@ -98,7 +102,53 @@ def features(counts: pd.DataFrame) -> pd.DataFrame:
     frame["lag_mean"] = frame[lags].mean(axis=1)
     frame["weekday"] = frame["day"].dt.day_of_week
     frame["is_holiday"] = holiday_flags(frame["day"])
-    return frame
+    return frame.join(_slot_levels(frame, key), on=["day", *key])
+
+
+def _slot_levels(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Each slot's long-run level from every known day at least a week before the row's day.
+
+    Four weekly lags are four noisy draws of a slot's rate; months of history pin it down.
+    `slot_mean` averages every ordinary (non-holiday) day, `slot_weekday_mean` the same
+    weekday only, and `slot_expected` scales `slot_mean` by the fleet-wide weight of the
+    weekday (one slot's share of the day is stable, the day's volume follows the weekday).
+    """
+    table = frame.set_index(["day", *key])["orders"].unstack(key)
+    days = pd.date_range(table.index.min(), table.index.max())
+    table = table.reindex(days)
+    ordinary = pd.Series(holiday_flags(pd.Series(days)) == 0, index=days)
+    known = table.notna() & ordinary.to_numpy()[:, None]
+    values = table.where(known, 0.0)
+    count = known.astype(float)
+
+    def lagged_mean(sums: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+        sums, counts = sums.shift(LEVEL_LAG_DAYS), counts.shift(LEVEL_LAG_DAYS)
+        return sums / counts.where(counts > 0)
+
+    weekday = days.day_of_week
+    slot_mean = lagged_mean(values.cumsum(), count.cumsum())
+    # Within one weekday, the previous row is exactly a week earlier.
+    same_sum = values.groupby(weekday).cumsum().groupby(weekday).shift(1)
+    same_n = count.groupby(weekday).cumsum().groupby(weekday).shift(1)
+    slot_weekday_mean = same_sum / same_n.where(same_n > 0)
+    # Fleet-wide volume of this weekday over that of an average day, from the same days.
+    total = values.sum(axis=1)
+    total_days = count.max(axis=1)
+    all_mean = total.cumsum().shift(LEVEL_LAG_DAYS) / total_days.cumsum().shift(LEVEL_LAG_DAYS)
+    wd_sum = total.groupby(weekday).cumsum().groupby(weekday).shift(1)
+    wd_n = total_days.groupby(weekday).cumsum().groupby(weekday).shift(1)
+    ratio = (wd_sum / wd_n.where(wd_n > 0)) / all_mean
+    slot_expected = slot_mean.mul(ratio, axis=0)
+    levels = pd.concat(
+        {
+            "slot_mean": slot_mean.stack(key, future_stack=True),
+            "slot_weekday_mean": slot_weekday_mean.stack(key, future_stack=True),
+            "slot_expected": slot_expected.stack(key, future_stack=True),
+        },
+        axis=1,
+    )
+    levels.index = levels.index.set_names(["day", *key])
+    return levels
 
 
 @dataclass
@@ -112,11 +162,9 @@ class DemandModel:
 
     @staticmethod
     def _design(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-        design = pd.get_dummies(
-            frame[["weekday", "is_holiday", "hour", "depot_id", "zone", *LAG_COLUMNS]],
-            columns=["depot_id", "zone"],
-            dtype=float,
-        )
+        # The slot's own levels stand in for its identity: one-hot depots and zones let the
+        # trees chase each slot's noise, the long-run levels generalise across slots.
+        design = frame[DESIGN_COLUMNS].astype(float)
         if columns is not None:
             design = design.reindex(columns=columns, fill_value=0.0)
         return design.fillna(0.0)
@@ -129,7 +177,7 @@ class DemandModel:
         rows = frame.dropna(subset=[f"lag_{w}w" for w in LAGS_WEEKS])
         design = cls._design(rows)
         target = rows["orders"].to_numpy(float)
-        params = dict(max_iter=200, learning_rate=0.06, max_leaf_nodes=15, random_state=seed)
+        params = dict(max_iter=100, learning_rate=0.05, max_leaf_nodes=15, random_state=seed)
         median = HistGradientBoostingRegressor(loss="poisson", **params).fit(design, target)
         low = HistGradientBoostingRegressor(loss="quantile", quantile=0.1, **params).fit(
             design, target
