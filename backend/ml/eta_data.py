@@ -45,15 +45,26 @@ NUMERIC_FEATURES = (
     "vehicle_drift_legs",
     "depot_drift",
     "depot_drift_legs",
+    "city_drift",
+    "city_drift_legs",
     "is_end",
     "is_holiday",
     "origin_lat",
     "origin_lon",
     "dest_lat",
     "dest_lon",
+    "mid_lat",
+    "mid_lon",
 )
-CATEGORICAL_FEATURES = ("weekday", "origin_cell", "dest_cell", "vehicle_type")
-DRIFT_FEATURES = ("vehicle_drift", "vehicle_drift_legs", "depot_drift", "depot_drift_legs")
+CATEGORICAL_FEATURES = ("weekday", "hour_slot", "origin_cell", "dest_cell", "vehicle_type")
+DRIFT_FEATURES = (
+    "vehicle_drift",
+    "vehicle_drift_legs",
+    "depot_drift",
+    "depot_drift_legs",
+    "city_drift",
+    "city_drift_legs",
+)
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
@@ -215,6 +226,7 @@ def _drift(legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series) -> pd.D
         {
             "route_id": legs["route_id"],
             "depot_day": legs["depot_id"].astype(str) + "/" + legs["service_date"].astype(str),
+            "city_day": legs["service_date"].astype(str),
             "arrived": legs["actual_arrival_at"],
             "actual": leg_actual,
             "plan": plan,
@@ -228,10 +240,12 @@ def _drift(legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series) -> pd.D
             "depot_day": (
                 legs["depot_id"].astype(str) + "/" + legs["service_date"].astype(str)
             ).to_numpy(),
+            "city_day": legs["service_date"].astype(str).to_numpy(),
             "at": depart.to_numpy(),
         }
     ).dropna(subset=["at"])
-    for key, name in (("route_id", "vehicle"), ("depot_day", "depot")):
+    # Weather is one city-wide multiplier per day: every depot's legs so far today measure it.
+    for key, name in (("route_id", "vehicle"), ("depot_day", "depot"), ("city_day", "city")):
         observed = done.sort_values("arrived").copy()
         observed["cum_actual"] = observed.groupby(key)["actual"].cumsum()
         observed["cum_plan"] = observed.groupby(key)["plan"].cumsum()
@@ -250,9 +264,22 @@ def _drift(legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series) -> pd.D
         count = np.zeros(len(legs))
         drift[matched.index.to_numpy()] = ratio.to_numpy()
         count[matched.index.to_numpy()] = matched["cum_n"].fillna(0).to_numpy()
-        out[f"{name}_drift"] = np.where(np.isnan(drift), 0.0, drift)
-        out[f"{name}_drift_legs"] = count
+        # No leg done yet is "unknown", not "on plan": NaN lets the trainer impute the typical
+        # drift. Counts on a log scale: the first few legs matter, the hundredth hardly.
+        out[f"{name}_drift"] = drift
+        out[f"{name}_drift_legs"] = np.log1p(count)
     return out
+
+
+def _hour_slot(hour: np.ndarray, weekday: np.ndarray, holidays: np.ndarray) -> np.ndarray:
+    """Half-hour of the day by day type ('wd:15' = weekday 07:30): traffic differs by both.
+
+    Holidays count as weekend days. A one-hot of this lets the network learn a sharp daily
+    profile per day type instead of bending one continuous hour input into it.
+    """
+    day_type = np.where((weekday >= 5) | (holidays > 0), "we", "wd")
+    slot = np.floor(np.nan_to_num(hour, nan=0.0) * 2).astype(int).astype(str)
+    return np.char.add(np.char.add(day_type, ":"), slot)
 
 
 def build_features(
@@ -276,6 +303,7 @@ def build_features(
     hour, weekday = _local(depart, legs["timezone"])
     expected_arrival = depart + pd.to_timedelta(plan_min, unit="min")
     slack = (legs["window_start"] - expected_arrival).dt.total_seconds() / 60
+    holidays = holiday_flags(legs["service_date"])
     kg = legs["demand"].map(lambda d: float(d.get("kg", 0.0)) if isinstance(d, dict) else 0.0)
     frame = pd.DataFrame(
         {
@@ -290,12 +318,15 @@ def build_features(
             "slack_min": slack.fillna(0.0).clip(-240, 240),
             "kg": kg.astype(float),
             "is_end": (legs["kind"] == "end").astype(float),
-            "is_holiday": holiday_flags(legs["service_date"]),
+            "is_holiday": holidays,
             "origin_lat": legs["prev_lat"].astype(float),
             "origin_lon": legs["prev_lon"].astype(float),
             "dest_lat": legs["lat"].astype(float),
             "dest_lon": legs["lon"].astype(float),
+            "mid_lat": (legs["prev_lat"].astype(float) + legs["lat"].astype(float)) / 2,
+            "mid_lon": (legs["prev_lon"].astype(float) + legs["lon"].astype(float)) / 2,
             "weekday": weekday.astype(str),
+            "hour_slot": _hour_slot(hour, weekday, holidays),
             "origin_cell": cell(legs["prev_lat"], legs["prev_lon"]),
             "dest_cell": cell(legs["lat"], legs["lon"]),
             "vehicle_type": legs["vehicle_type"].astype(str),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,19 @@ def _single_thread() -> Any:
     return _BLAS.limit(limits=1, user_api="blas")
 
 
-def _level_codes(raw: pd.Series, levels: list[str]) -> np.ndarray:
+def _level_codes(raw: pd.Series, levels: pd.Index) -> np.ndarray:
     """Each value's index among the fitted levels; -1 for a level the model never saw.
 
     Missing values are the "missing" level, as the fitted encoder saw them; values are
     compared as text, as the encoder fitted them.
     """
+    values = raw.to_numpy()
+    # Text without gaps (what build_features makes) is looked up as it is: the cast to text
+    # and the missing-value fill cost more than the lookup itself.
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return np.asarray(levels.get_indexer(values))
     text = raw.where(raw.notna(), "missing").astype(str)
-    return np.asarray(pd.Index(levels).get_indexer(text))
+    return np.asarray(levels.get_indexer(text))
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class NumpyModel:
         model = cls(description, arrays)
         model._check()
         return model
+
+    @cached_property
+    def _levels(self) -> list[pd.Index]:
+        # Built once per loaded model: an Index is a hash table, worth keeping between calls.
+        return [pd.Index(item["levels"]) for item in self.description["categorical"]]
 
     def _check(self) -> None:
         width = self.description["input_width"]
@@ -120,7 +131,7 @@ class NumpyModel:
             parts.append((values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"])
         for item in self.description["categorical"]:
             levels = item["levels"]
-            codes = _level_codes(frame[item["column"]], levels)
+            codes = _level_codes(frame[item["column"]], pd.Index(levels))
             onehot = np.zeros((len(codes), len(levels) + 1))
             onehot[np.arange(len(codes)), codes] = 1.0  # unknowns land in the extra last column
             parts.append(onehot[:, : len(levels)])
@@ -148,8 +159,8 @@ class NumpyModel:
         values = np.where(np.isnan(values), self.arrays["numeric.fill"], values)
         numeric = (values - self.arrays["numeric.mean"]) / self.arrays["numeric.scale"]
         codes = [
-            _level_codes(frame[item["column"]], item["levels"])
-            for item in self.description["categorical"]
+            _level_codes(frame[item["column"]], levels)
+            for item, levels in zip(self.description["categorical"], self._levels, strict=True)
         ]
         return numeric, codes
 

@@ -53,6 +53,9 @@ class TrainConfig:
     # "mse", "mae", any Keras loss name, or "pinball" (needs `quantiles`).
     loss: str = "mse"
     quantiles: tuple[float, ...] = ()
+    # Per-target weights of the pinball loss (default: all 1). A noisy target (service times)
+    # otherwise dominates the loss, and early stopping then follows it, not the others.
+    target_weights: tuple[float, ...] = ()
     metrics: tuple[str, ...] = ("mae",)
     learning_rate: float = 1e-3
     l2: float = 1e-5
@@ -78,6 +81,10 @@ class TrainConfig:
             raise TrainerError("quantiles must lie strictly between 0 and 1")
         if not 0.0 < self.validation_share < 1.0:
             raise TrainerError("validation_share must lie strictly between 0 and 1")
+        if self.target_weights and (
+            len(self.target_weights) != len(self.targets) or min(self.target_weights) <= 0
+        ):
+            raise TrainerError("target_weights needs one positive weight per target")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise TrainerError("hidden needs one positive size per layer")
 
@@ -408,7 +415,9 @@ def _fit(
     q = config.outputs_per_target
     model = build_model(x_train.shape[1], n_targets * q, config)
     loss: Any = (
-        pinball_loss(config.quantiles, n_targets) if config.loss == "pinball" else config.loss
+        pinball_loss(config.quantiles, n_targets, config.target_weights)
+        if config.loss == "pinball"
+        else config.loss
     )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
@@ -482,13 +491,15 @@ def build_model(n_inputs: int, n_outputs: int, config: TrainConfig) -> Any:
     return keras.Model(inputs, outputs, name="mlp")
 
 
-def pinball_loss(quantiles: Sequence[float], n_targets: int) -> Any:
+def pinball_loss(quantiles: Sequence[float], n_targets: int, weights: Sequence[float] = ()) -> Any:
     """The quantile (pinball) loss over outputs laid out target-major, quantile-minor."""
     import keras
     from keras import ops
 
     q = np.tile(np.asarray(quantiles, dtype=np.float32), n_targets)
     n_q = len(quantiles)
+    w = np.repeat(np.asarray(weights or [1.0] * n_targets, dtype=np.float32), n_q)
+    w = w * (len(w) / w.sum())
 
     def loss(y_true: Any, y_pred: Any) -> Any:
         # Each target is repeated once per quantile head; missing targets (NaN) cost nothing.
@@ -496,7 +507,7 @@ def pinball_loss(quantiles: Sequence[float], n_targets: int) -> Any:
         present = ops.logical_not(ops.isnan(truth))
         truth = ops.where(present, truth, y_pred)
         err = truth - y_pred
-        value = ops.maximum(q * err, (q - 1.0) * err)
+        value = w * ops.maximum(q * err, (q - 1.0) * err)
         return ops.mean(value, axis=-1)
 
     keras.saving.get_custom_objects()["pinball"] = loss

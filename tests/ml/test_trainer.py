@@ -128,3 +128,23 @@ def test_missing_file_and_bad_targets_are_refused(tmp_path: Path) -> None:
         train(small_table(rows=20), TrainConfig(targets=("zone",)), out)
     with pytest.raises(TrainerError, match="no rows"):
         train(pd.DataFrame({"travel": []}), TrainConfig(targets=("travel",)), out)
+
+
+def test_categorical_lookup_is_the_same_for_text_and_other_dtypes(trained) -> None:
+    result, _ = trained
+    sample = small_table(rows=40, seed=9)
+    served = NumpyModel.load(result.out_dir)
+    as_category = sample.assign(zone=sample["zone"].astype("category"))
+    np.testing.assert_array_equal(served.predict(sample), served.predict(as_category))
+    # A gap takes the slow path; the row lookup still equals the full one-hot product.
+    with_gap = sample.assign(zone=sample["zone"].where(sample.index != 0, None))
+    np.testing.assert_allclose(
+        served._forward_fast(with_gap), served.forward(served.transform(with_gap)), atol=1e-9
+    )
+
+
+def test_target_weights_need_one_positive_weight_per_target() -> None:
+    with pytest.raises(TrainerError, match="one positive weight per target"):
+        TrainConfig(targets=("travel", "service"), target_weights=(1.0,))
+    with pytest.raises(TrainerError, match="one positive weight per target"):
+        TrainConfig(targets=("travel", "service"), target_weights=(1.0, 0.0))
