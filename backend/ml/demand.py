@@ -171,10 +171,14 @@ class DemandModel:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, *, seed: int = 0) -> DemandModel:
-        """Fit on rows whose four weekly lags are all known."""
+        """Fit on every row whose slot level is known (a week of history behind it).
+
+        Not only rows with all four weekly lags: that would drop the first four weeks, and
+        with them the only holiday a three-month history may hold.
+        """
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        rows = frame.dropna(subset=[f"lag_{w}w" for w in LAGS_WEEKS])
+        rows = frame.dropna(subset=["slot_expected", "orders"])
         design = cls._design(rows)
         target = rows["orders"].to_numpy(float)
         params = dict(max_iter=100, learning_rate=0.05, max_leaf_nodes=15, random_state=seed)
