@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 # OR-Tools must load before anything that could pull in TensorFlow (it aborts otherwise).
 import ortools.constraint_solver.pywrapcp  # noqa: F401  isort: skip
 
@@ -91,6 +93,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
 
 app = create_app()
 server = app.server
+# What start-up built (Dash, plotly, SQLAlchemy, OR-Tools, the app: some 300,000 objects) lives as
+# long as the process: frozen out of the collector, a full collection no longer walks it (one
+# took 150 ms of the Dispatch day's callback), and forked workers keep sharing those pages.
+gc.freeze()
 # `celery -A app:celery_app worker` with BACKGROUND_JOBS=celery: the app Dash's jobs run on.
 celery_app = runtime_of(server).celery
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -290,6 +291,8 @@ def start_current(data_dir: Path) -> tuple[str, Any, QueryCounter]:
 
     settings = load_settings(DATA_DIR=data_dir, DEMO=False)
     dash_app = app_module.create_app(settings)
+    # As app.py does for the app it serves: what start-up built is frozen out of the collector.
+    gc.freeze()
     counter = QueryCounter(dash_app.server, dash_app.server.extensions[EXTENSION_KEY].db.engine)
     server = make_server("127.0.0.1", 0, dash_app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -41,7 +41,7 @@ from components.dispatch import (
     vehicle_list_rows,
     vehicles_geojson,
 )
-from components.timeline import ROWS_PER_PAGE, create_timeline_figure
+from components.timeline import ROWS_PER_PAGE, create_timeline_figure, create_timeline_graph
 
 ROLES = ("dispatcher", "manager", "admin")
 # Alerts listed on the page (newest first).
@@ -116,8 +116,8 @@ def load_alerts(_value: Any, _refresh: int | None = None) -> Any:
     return create_alerts_feed(notes, links, depots[0].timezone if depots else "UTC")
 
 
-def load_timeline(_rows: Any, page: int | str | None, value: str | None) -> tuple[Any, Any]:
-    """One page of the route timeline (ROWS_PER_PAGE vehicles) and the pages to choose from."""
+def load_timeline(_drawn: Any, page: int | str | None, value: str | None) -> tuple[Any, Any]:
+    """One page of the route timeline (ROWS_PER_PAGE vehicles) as its graph, and the pages."""
     principal = require_principal(*ROLES)
     now = current_runtime().clock.now()
     try:
@@ -150,10 +150,10 @@ def load_timeline(_rows: Any, page: int | str | None, value: str | None) -> tupl
         timezone=depots[0].timezone if depots else "UTC",
         rows=data.rows,
     )
-    return figure, options
+    return create_timeline_graph(figure), options
 
 
-def load_stop_details(_rows: Any, value: str | None) -> dict[str, Any]:
+def load_stop_details(_drawn: Any, value: str | None) -> dict[str, Any]:
     """The stops' card details, loaded once the map is drawn (one statement)."""
     principal = require_principal(*ROLES)
     with db_session() as session:
@@ -190,18 +190,20 @@ def register(app: dash.Dash) -> None:
         Input(ids.DISPATCH_DATE, "id"),
         Input(ids.DISPATCH_REFRESH, "data"),
     )(load_alerts)
+    # The timeline and the stops' card details wait until the browser has painted the day's
+    # map and list (DISPATCH_DRAWN, set by assets/js/dispatch.js): asked for earlier, their
+    # server work and plotly.js competed with drawing the map for the same CPU.
     app.callback(
-        Output(ids.DISPATCH_TIMELINE, "figure"),
+        Output(ids.DISPATCH_TIMELINE_SLOT, "children"),
         Output(ids.DISPATCH_TIMELINE_PAGE, "options"),
-        # After the day's map and list (the rows store): the map is interactive first.
-        Input(ids.DISPATCH_VEHICLE_ROWS, "data"),
+        Input(ids.DISPATCH_DRAWN, "data"),
         Input(ids.DISPATCH_TIMELINE_PAGE, "value"),
         State(ids.DISPATCH_DATE, "date"),
         prevent_initial_call=True,
     )(load_timeline)
     app.callback(
         Output(ids.DISPATCH_STOP_DETAILS, "data"),
-        Input(ids.DISPATCH_VEHICLE_ROWS, "data"),
+        Input(ids.DISPATCH_DRAWN, "data"),
         State(ids.DISPATCH_DATE, "date"),
         prevent_initial_call=True,
     )(load_stop_details)

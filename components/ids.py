@@ -29,6 +29,10 @@ DISPATCH_SELECTION = "dispatch-selection"
 DISPATCH_LIVE = "dispatch-live"
 DISPATCH_VEHICLE_ROWS = "dispatch-vehicle-rows"
 DISPATCH_STOP_DETAILS = "dispatch-stop-details"
+# Holds the timeline graph, mounted (with plotly.js) only once the map and list are drawn.
+DISPATCH_TIMELINE_SLOT = "dispatch-timeline-slot"
+# Set by assets/js/dispatch.js after the day's map and list are painted.
+DISPATCH_DRAWN = "dispatch-drawn"
 
 ORDERS_TABLE = "orders-table"
 ORDERS_STATUS = "orders-status"

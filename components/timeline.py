@@ -15,8 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import plotly.graph_objects as go
+from dash import dcc, html
 
 from backend.db.queries.dispatch import StopRow, UnassignedOrder
+from components import ids
 from components.palette import TIMELINE_COLOURS
 
 UNSCHEDULED = "Unscheduled"
@@ -200,3 +202,26 @@ def create_timeline_figure(
         uirevision="dispatch-timeline",
     )
     return fig
+
+
+def create_timeline_graph(figure: go.Figure) -> dcc.Graph:
+    """The timeline's graph, returned by its callback into the page's slot.
+
+    It is not in the page's layout: mounting a graph loads plotly.js (3.5 MB to parse), which
+    then waits until the map and the vehicle list are drawn.
+    """
+    return dcc.Graph(
+        id=ids.DISPATCH_TIMELINE,
+        figure=figure,
+        config={"displayModeBar": False, "responsive": True},
+        className="timeline-graph",
+    )
+
+
+def create_timeline_slot() -> html.Div:
+    """Where the timeline graph goes, holding its place (and the page's height) until then."""
+    return html.Div(
+        id=ids.DISPATCH_TIMELINE_SLOT,
+        className="timeline-slot",
+        children=html.Div("Loading the route timeline…", className="muted timeline-wait"),
+    )

@@ -6,6 +6,7 @@ from dash import dcc, html
 from components import ids
 from components.dispatch import create_dispatch_map, create_map_legend, create_panel_filters
 from components.optimize import create_optimize_panel
+from components.timeline import create_timeline_slot
 from components.ui import create_card, create_field, create_loading, create_page_header
 
 dash.register_page(
@@ -72,13 +73,7 @@ def layout(**_kwargs: object) -> html.Div:
                         searchable=False,
                         className="timeline-page",
                     ),
-                    create_loading(
-                        dcc.Graph(
-                            id=ids.DISPATCH_TIMELINE,
-                            config={"displayModeBar": False, "responsive": True},
-                            className="timeline-graph",
-                        )
-                    ),
+                    create_loading(create_timeline_slot()),
                 ],
                 title="Route timeline",
                 className="timeline-card",
@@ -89,5 +84,6 @@ def layout(**_kwargs: object) -> html.Div:
             dcc.Store(id=ids.DISPATCH_LIVE),
             dcc.Store(id=ids.DISPATCH_VEHICLE_ROWS),
             dcc.Store(id=ids.DISPATCH_STOP_DETAILS),
+            dcc.Store(id=ids.DISPATCH_DRAWN),
         ],
     )

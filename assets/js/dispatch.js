@@ -825,6 +825,24 @@
     return shown;
   }
 
+  // The day's list is drawn (and its map layers, which arrived with it): after the next frame,
+  // once the browser has painted them, the page asks for the timeline and the stops' card
+  // details. Asked for with the day, their server work and plotly.js took CPU from drawing it.
+  var drawnCount = 0;
+  function signalDrawn() {
+    var frame = window.requestAnimationFrame
+      ? window.requestAnimationFrame.bind(window)
+      : function (fn) {
+          return setTimeout(fn, 16);
+        };
+    frame(function () {
+      setTimeout(function () {
+        drawnCount += 1;
+        setProps("dispatch-drawn", { data: drawnCount });
+      }, 0);
+    });
+  }
+
   // ---------------------------------------------------------------- clientside callbacks
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     fleetDispatch: {
@@ -838,7 +856,10 @@
           ctx.triggered.some(function (t) {
             return t.prop_id.indexOf("dispatch-vehicle-rows") === 0;
           });
-        if (rebuilt && rows) drawVehicleList(rows);
+        if (rebuilt && rows) {
+          drawVehicleList(rows);
+          signalDrawn();
+        }
         return filterVehicleRows(search, depot, status);
       },
       // A timeline block's stop: fly there, ring it, open its card.

@@ -91,9 +91,11 @@ def test_alerts_and_timeline(as_user) -> None:
 
     _app, sample = as_user("dispatcher", depot_ids=[1])
     assert by_class(dispatch.load_alerts(None), "alerts-list")
-    figure, options = dispatch.load_timeline(None, "0", sample.today.isoformat())
+    # The graph itself comes with the data (plotly.js loads only once the map is drawn).
+    graph, options = dispatch.load_timeline(None, "0", sample.today.isoformat())
     assert options[0]["label"] == "Vehicles 1–1 of 1"
-    assert "VAN-1" in set(figure.data[0].y)
+    assert graph.id == "dispatch-timeline"
+    assert "VAN-1" in set(graph.figure.data[0].y)
 
 
 def test_drivers_cannot_run_dispatch_callbacks(as_user) -> None:
