@@ -285,7 +285,8 @@ def routes_geojson(routes: Sequence[RouteRow]) -> dict[str, Any]:
                     "type": "Feature",
                     "geometry": {
                         "type": "LineString",
-                        "coordinates": [[lon, lat] for lat, lon in points],
+                        # Five decimals (1 m) for a drawn line: half the bytes of full floats.
+                        "coordinates": [[round(lon, 5), round(lat, 5)] for lat, lon in points],
                     },
                     "properties": {
                         "route_id": r.id,

@@ -82,7 +82,8 @@ def _dispatch_view(dispatch) -> dict:
     stops, vehicles, _hideout, routes, orders, rows, kpis, pool, viewport, day = dispatch.load_day(
         None
     )
-    figure, pages = dispatch.load_timeline(rows, "0", day)
+    graph, pages = dispatch.load_timeline(rows, "0", day)
+    figure = graph.figure
     details = dispatch.load_stop_details(rows, day)
     return {
         "day": day,
