@@ -339,6 +339,8 @@ def start_baseline(ref: str, data_dir: Path) -> tuple[str, subprocess.Popen[str]
         proc.kill()
         print("baseline: the old app did not start")
         return None
+    # Its request log goes on to stdout: left unread, the pipe fills and the old app blocks.
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
     return f"http://127.0.0.1:{line}", proc, worktree
 
 
