@@ -47,6 +47,9 @@ NUMERIC_FEATURES = (
     "depot_drift_legs",
     "city_drift",
     "city_drift_legs",
+    "vehicle_ref_drift",
+    "depot_ref_drift",
+    "city_ref_drift",
     "is_end",
     "is_holiday",
     "origin_lat",
@@ -57,6 +60,8 @@ NUMERIC_FEATURES = (
     "mid_lon",
 )
 CATEGORICAL_FEATURES = ("weekday", "hour_slot", "origin_cell", "dest_cell", "vehicle_type")
+# Today's drift against the reference network's minutes (the two-stage model's second stage).
+REFERENCE_DRIFT_FEATURES = ("vehicle_ref_drift", "depot_ref_drift", "city_ref_drift")
 DRIFT_FEATURES = (
     "vehicle_drift",
     "vehicle_drift_legs",
@@ -64,6 +69,7 @@ DRIFT_FEATURES = (
     "depot_drift_legs",
     "city_drift",
     "city_drift_legs",
+    *REFERENCE_DRIFT_FEATURES,
 )
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
@@ -216,12 +222,14 @@ def _address_history_before_day(legs: pd.DataFrame, service: pd.Series) -> pd.Da
     ).reindex(legs.index)
 
 
-def _drift(legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series) -> pd.DataFrame:
-    """How much slower than planned this vehicle's and depot's legs ran so far today (log ratio).
+def _drift(
+    legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series, expected: pd.Series
+) -> pd.DataFrame:
+    """How much slower than `expected` this vehicle's, depot's and city's legs ran so far today.
 
-    Only legs that had *arrived* before this leg departs count, so nothing from the future leaks.
+    A log ratio of summed actual to summed expected minutes. Only legs that had *arrived*
+    before this leg departs count, so nothing from the future leaks.
     """
-    plan = legs["plan_min"]
     done = pd.DataFrame(
         {
             "route_id": legs["route_id"],
@@ -229,7 +237,7 @@ def _drift(legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series) -> pd.D
             "city_day": legs["service_date"].astype(str),
             "arrived": legs["actual_arrival_at"],
             "actual": leg_actual,
-            "plan": plan,
+            "expected": expected,
         }
     ).dropna(subset=["arrived", "actual"])
     out = pd.DataFrame(index=legs.index)
@@ -248,18 +256,18 @@ def _drift(legs: pd.DataFrame, depart: pd.Series, leg_actual: pd.Series) -> pd.D
     for key, name in (("route_id", "vehicle"), ("depot_day", "depot"), ("city_day", "city")):
         observed = done.sort_values("arrived").copy()
         observed["cum_actual"] = observed.groupby(key)["actual"].cumsum()
-        observed["cum_plan"] = observed.groupby(key)["plan"].cumsum()
+        observed["cum_expected"] = observed.groupby(key)["expected"].cumsum()
         observed["cum_n"] = observed.groupby(key).cumcount() + 1
         matched = pd.merge_asof(
             queries.sort_values("at"),
-            observed[[key, "arrived", "cum_actual", "cum_plan", "cum_n"]],
+            observed[[key, "arrived", "cum_actual", "cum_expected", "cum_n"]],
             left_on="at",
             right_on="arrived",
             by=key,
             allow_exact_matches=True,
             direction="backward",
         ).set_index("row")
-        ratio = np.log(matched["cum_actual"] / matched["cum_plan"].clip(lower=0.5))
+        ratio = np.log(matched["cum_actual"] / matched["cum_expected"].clip(lower=0.5))
         drift = np.full(len(legs), np.nan)
         count = np.zeros(len(legs))
         drift[matched.index.to_numpy()] = ratio.to_numpy()
@@ -287,12 +295,17 @@ def build_features(
     *,
     depart: pd.Series | None = None,
     history: pd.DataFrame | None = None,
+    reference: pd.Series | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Features of each leg as known when it starts, plus the targets where observed.
 
     `depart` is when each leg starts (default: the previous stop's actual departure, as in
     history; live serving passes its predicted departures). `history` is
     :func:`address_history` of past days (default: computed from `legs` itself, day by day).
+    `reference` is the reference network's expected minutes per leg (see
+    :func:`backend.ml.eta.train_eta`): today's drift is measured against it as well as against
+    the plan (the ``*_ref_drift`` columns; unknown, NaN, without it). Only the values of legs
+    already done count, so it may be the reference's prediction for every leg.
     """
     if depart is None:
         depart = legs["prev_actual_dep"]
@@ -341,19 +354,35 @@ def build_features(
         ]
     frame["address_service_mean"] = addr["address_service_mean"].astype(float)
     frame["address_visits"] = addr["address_visits"].fillna(0).astype(float)
-    drift_input = legs.assign(plan_min=plan_min)
-    frame = frame.join(_drift(drift_input, depart, observed["leg_min"]))
+    frame = frame.join(_drift(legs, depart, observed["leg_min"], plan_min))
+    # The plan's ratio to the actual minutes moves with the mix of legs done so far, which
+    # changes through the day; against the reference network's minutes that mix is taken out
+    # and what is left is mostly the day's weather.
+    for name in ("vehicle", "depot", "city"):
+        frame[f"{name}_ref_drift"] = np.nan
+    if reference is not None:
+        expected = pd.Series(np.asarray(reference, dtype=float), index=legs.index)
+        against = _drift(legs, depart, observed["leg_min"], expected)
+        for name in ("vehicle", "depot", "city"):
+            frame[f"{name}_ref_drift"] = against[f"{name}_drift"]
     frame["leg_min"] = observed["leg_min"]
     frame["service_min"] = observed["service_min"]
     return frame
 
 
-def training_frame(legs: pd.DataFrame, *, with_drift: bool = True) -> pd.DataFrame:
+def training_frame(
+    legs: pd.DataFrame,
+    *,
+    with_drift: bool = True,
+    reference: pd.Series | np.ndarray | None = None,
+) -> pd.DataFrame:
     """The table the trainer gets: features, both targets and the day column; bad rows out."""
-    frame = build_features(legs)
+    frame = build_features(legs, reference=reference)
     frame = frame[frame["leg_min"].notna() & (frame["leg_min"] >= 0)]
     if not with_drift:
         frame = frame.drop(columns=list(DRIFT_FEATURES))
+    elif reference is None:  # all unknown: nothing to learn from, so not a feature
+        frame = frame.drop(columns=list(REFERENCE_DRIFT_FEATURES))
     return frame.reset_index(drop=True)
 
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from backend.jobs.context import JobContext
 from backend.ml import registry
-from backend.ml.eta import ETA_CONFIG, ETA_MODEL, compare_on_held_out, train_eta
+from backend.ml.eta import (
+    ETA_CONFIG,
+    ETA_MODEL,
+    REFERENCE_DIR,
+    compare_on_held_out,
+    frame_for,
+    train_eta,
+)
 from backend.ml.eta_data import data_range, load_legs
 from backend.ml.learned_matrix import fit_and_save
 from backend.ml.numpy_model import ArtifactError, NumpyModel
@@ -60,14 +67,24 @@ def run_training_job(ctx: JobContext) -> dict[str, Any]:
         travel_times = fit_and_save(frame, out, validation_days=result.validation_days)
         candidate = NumpyModel.load(out)
         incumbent = None
+        incumbent_frame = None
         if incumbent_version is not None:
+            folder = registry.artifact_dir(settings, name, incumbent_version)
             try:
-                incumbent = NumpyModel.load(
-                    registry.artifact_dir(settings, name, incumbent_version)
+                incumbent = NumpyModel.load(folder)
+                # Scored with the drift it serves with: its own reference's, or the plan's.
+                reference = (
+                    NumpyModel.load(folder / REFERENCE_DIR)
+                    if (folder / REFERENCE_DIR).exists()
+                    else None
                 )
+                incumbent_frame = frame_for(legs, reference)
             except ArtifactError as exc:
                 log.warning("active %s v%s unloadable (%s): it loses", name, incumbent_version, exc)
-        judged = compare_on_held_out(candidate, incumbent, frame, result.validation_days)
+                incumbent = None
+        judged = compare_on_held_out(
+            candidate, incumbent, frame, result.validation_days, incumbent_frame=incumbent_frame
+        )
         final = registry.finish_artifacts(settings, name, version)
         # ML_S3_BUCKET (backend/config.py); getattr while that edit awaits its commit.
         bucket = getattr(settings, "ml_s3_bucket", None)

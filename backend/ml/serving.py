@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from backend.config import Settings
 from backend.db.models import ROUTES_IN_FORCE, Route
 from backend.ml import registry
-from backend.ml.eta import ETA_MODEL
+from backend.ml.eta import ETA_MODEL, REFERENCE_DIR, reference_minutes
 from backend.ml.eta_data import address_history, build_features, legs_query
 from backend.ml.numpy_model import ArtifactError, NumpyModel
 
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 # (artifact folder, version) -> model, or None for an artifact that failed to load (logged once).
 _MODELS: dict[tuple[str, int], NumpyModel | None] = {}
+# The same for each version's reference network (drift's yardstick); None: the plan instead.
+_REFERENCES: dict[tuple[str, int], NumpyModel | None] = {}
 
 
 def load_model(settings: Settings, name: str, version: int) -> NumpyModel | None:
@@ -51,10 +53,44 @@ def load_model(settings: Settings, name: str, version: int) -> NumpyModel | None
         return model
 
 
+def load_reference(settings: Settings, name: str, version: int) -> NumpyModel | None:
+    """`name` v`version`'s reference network, loaded once per process; None if it has none.
+
+    Versions trained before the two-stage model have no ``reference/`` folder: they measured
+    today's drift against the plan, and so they still do (logged once).
+    """
+    folder = registry.artifact_dir(settings, name, version) / REFERENCE_DIR
+    key = (str(folder), version)
+    with _LOCK:
+        if key in _REFERENCES:
+            return _REFERENCES[key]
+        reference: NumpyModel | None = None
+        if not folder.exists():
+            log.warning(
+                "model %s v%s has no reference network (an older artifact): "
+                "today's drift is measured against the plan",
+                name,
+                version,
+            )
+        else:
+            try:
+                reference = NumpyModel.load(folder)
+            except ArtifactError as exc:
+                log.error(
+                    "model %s v%s: reference network unusable, drift measured against the plan: %s",
+                    name,
+                    version,
+                    exc,
+                )
+        _REFERENCES[key] = reference
+        return reference
+
+
 def clear_model_cache() -> None:
     """Forget loaded models (tests; a retrained version has a new key anyway)."""
     with _LOCK:
         _MODELS.clear()
+        _REFERENCES.clear()
 
 
 def active_model(
@@ -95,9 +131,14 @@ def predict_legs(
     *,
     depart: pd.Series | None = None,
     history: pd.DataFrame | None = None,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Quantile predictions (rows, [leg, service], quantiles) in minutes for `legs`."""
-    features = build_features(legs, depart=depart, history=history)
+    """Quantile predictions (rows, [leg, service], quantiles) in minutes for `legs`.
+
+    `reference` is the reference network's minutes per leg (:func:`reference_minutes`), the
+    second yardstick today's drift is measured against; None leaves only the plan's.
+    """
+    features = build_features(legs, depart=depart, history=history, reference=reference)
     return model.predict(features)
 
 
@@ -130,10 +171,12 @@ def live_etas(
     legs = _as_times(legs)
     active = active_model(session, settings)
     history = None
+    reference = None
     if active is not None:
         addresses = [a for a in legs["address"].dropna().unique().tolist()]
         history = _address_history(session, addresses)
-    return chain_etas(legs, active, now=now, history=history)
+        reference = load_reference(settings, ETA_MODEL, active[0])
+    return chain_etas(legs, active, now=now, history=history, reference=reference)
 
 
 def _address_history(session: Session, addresses: list[str]) -> pd.DataFrame:
@@ -173,8 +216,14 @@ def chain_etas(
     *,
     now: datetime,
     history: pd.DataFrame | None = None,
+    reference: NumpyModel | None = None,
 ) -> list[StopEta]:
-    """Chain predictions along each route's open stops (see :func:`live_etas`)."""
+    """Chain predictions along each route's open stops (see :func:`live_etas`).
+
+    With a `reference` network, today's drift is also measured against its minutes for the
+    legs done so far (the two-stage model); without one, against the plan alone (versions
+    trained before it, or whose reference is unusable: that drift is then unknown, imputed).
+    """
     legs = legs.sort_values(["route_id", "sequence"]).reset_index(drop=True)
     now_ts = pd.Timestamp(now).tz_convert("UTC")
     open_mask = legs["actual_arrival_at"].isna().to_numpy()
@@ -193,6 +242,14 @@ def chain_etas(
             last = now_ts
         cursor[int(route_id)] = max(pd.Timestamp(last), now_ts).floor("s")
         spread[int(route_id)] = (0.0, 0.0)
+    # Drift reads only legs done before each open leg departs, and those legs' features do not
+    # change as the chain moves on: one reference pass serves every step.
+    reference_min = None
+    if model is not None and reference is not None:
+        try:
+            reference_min = reference_minutes(reference, legs, depart=depart, history=history)
+        except (KeyError, ValueError) as exc:
+            log.error("ETA reference of v%s failed on live data, drift vs plan: %s", version, exc)
     out: list[StopEta] = []
     steps = legs[open_mask].groupby("route_id").cumcount().to_numpy()
     open_index = np.flatnonzero(open_mask)
@@ -205,7 +262,9 @@ def chain_etas(
         predicted = None
         if model is not None:
             try:
-                predicted = predict_legs(model, legs, depart=depart, history=history)[rows]
+                predicted = predict_legs(
+                    model, legs, depart=depart, history=history, reference=reference_min
+                )[rows]
             except (KeyError, ValueError) as exc:
                 log.error("ETA model v%s failed on live data, using the plan: %s", version, exc)
                 model, version = None, None

@@ -1,4 +1,5 @@
-"""The ETA features' drift: only legs arrived before a leg starts count, across the whole city."""
+"""The ETA features' drift: only legs arrived before a leg starts count, across the whole city,
+measured against the plan or against a reference network's minutes."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _legs() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
 
 def test_first_leg_has_unknown_drift_and_no_legs() -> None:
     legs, depart, actual = _legs()
-    out = _drift(legs, depart, actual)
+    out = _drift(legs, depart, actual, legs["plan_min"])
     # Route 1's first leg and route 2's last row leave before anything arrived.
     assert np.isnan(out.loc[0, "vehicle_drift"]) and out.loc[0, "vehicle_drift_legs"] == 0
     assert np.isnan(out.loc[3, "city_drift"]) and out.loc[3, "city_drift_legs"] == 0
@@ -34,7 +35,7 @@ def test_first_leg_has_unknown_drift_and_no_legs() -> None:
 
 def test_city_drift_counts_other_depots_legs_arrived_before_departure() -> None:
     legs, depart, actual = _legs()
-    out = _drift(legs, depart, actual)
+    out = _drift(legs, depart, actual, legs["plan_min"])
     # Route 1's second leg leaves at +30: its own first leg (+10) and route 2's (+20) arrived.
     assert out.loc[1, "vehicle_drift"] == 0.0
     assert out.loc[1, "depot_drift"] == 0.0
@@ -42,6 +43,15 @@ def test_city_drift_counts_other_depots_legs_arrived_before_departure() -> None:
     assert out.loc[1, "city_drift_legs"] == np.log1p(2)
     # A leg never sees itself or a later arrival: route 2's first leg leaves at +5.
     assert np.isnan(out.loc[2, "city_drift"])
+
+
+def test_drift_against_a_reference_uses_its_minutes_not_the_plans() -> None:
+    legs, depart, actual = _legs()
+    reference = pd.Series([8.0, 99.0, 12.0, 99.0])  # rows 1 and 3 never arrive before a query
+    out = _drift(legs, depart, actual, reference)
+    assert out.loc[1, "vehicle_drift"] == np.log(10.0 / 8.0)
+    assert out.loc[1, "city_drift"] == np.log(25.0 / 20.0)
+    assert out.loc[1, "depot_drift"] == out.loc[1, "vehicle_drift"]
 
 
 def test_hour_slot_is_half_hours_by_day_type() -> None:

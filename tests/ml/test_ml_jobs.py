@@ -1,6 +1,7 @@
-"""The training job on a seeded demo: trains and activates, refuses a worse model, ends a
-cancelled run `failed` with the active version untouched, and serving falls back to the plan
-when an artifact is corrupted."""
+"""The training job on a seeded demo: trains both networks of the two-stage ETA model (each
+served by NumPy as Keras computes it) and activates, refuses a worse model, ends a cancelled run
+`failed` with the active version untouched; serving measures drift against the plan for a
+version without a reference network, and falls back to the plan when an artifact is corrupted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ml_data import assert_numpy_equals_keras
 from sqlalchemy import select
 
 from backend.clock import FixedClock
@@ -20,8 +22,10 @@ from backend.db.models import ModelVersion, Route, RouteStop
 from backend.jobs.context import JobContext
 from backend.jobs.control import JobControl
 from backend.ml import registry, serving
-from backend.ml.eta import fast_config
+from backend.ml.eta import REFERENCE_DIR, fast_config, frame_for
+from backend.ml.eta_data import load_legs
 from backend.ml.jobs import run_training_job
+from backend.ml.numpy_model import NumpyModel
 from backend.sim.demo import seed_demo
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -88,7 +92,9 @@ def test_train_promote_refuse_worse_and_cancel(demo) -> None:
     row = _row(db, first)
     assert row.status == "active" and row.data_from and row.data_to
     assert row.metrics["per_target"]["leg_min"]["mae"] > 0
-    assert (registry.artifact_dir(settings, "eta", row.version) / "weights.npz").exists()
+    folder = registry.artifact_dir(settings, "eta", row.version)
+    assert (folder / "weights.npz").exists()
+    assert (folder / REFERENCE_DIR / "weights.npz").exists()
     # The learned travel times travel with the version, scored on its held-out days.
     assert (registry.artifact_dir(settings, "eta", row.version) / "travel_factors.json").exists()
     assert row.metrics["travel_times"]["learned_mae_min"] > 0
@@ -107,6 +113,21 @@ def test_train_promote_refuse_worse_and_cancel(demo) -> None:
     assert cancelled.status == "failed" and "cancelled" in cancelled.message
     assert _row(db, first).status == "active"
     assert not registry.partial_dir(settings, "eta", cancelled.version).exists()
+
+
+def test_numpy_serving_equals_keras_for_both_networks(demo) -> None:
+    settings, db = demo
+    with db.session() as session:
+        active = registry.active_version(session, name="eta")
+        if active is None:
+            pytest.skip("needs the trained version of the test above")
+        legs = load_legs(session)
+    folder = registry.artifact_dir(settings, "eta", active.version)
+    reference = NumpyModel.load(folder / REFERENCE_DIR)
+    sample = frame_for(legs, reference).sample(200, random_state=0)
+    assert sample["city_ref_drift"].notna().any()
+    assert_numpy_equals_keras(folder / REFERENCE_DIR, sample)
+    assert_numpy_equals_keras(folder, sample)
 
 
 def test_live_etas_then_corrupted_artifact_falls_back_to_the_plan(demo, caplog) -> None:
@@ -136,6 +157,16 @@ def test_live_etas_then_corrupted_artifact_falls_back_to_the_plan(demo, caplog) 
     with db.session() as session:
         active = registry.active_version(session, name="eta")
         folder: Path = registry.artifact_dir(settings, "eta", active.version)
+    # A version from before the two-stage model has no reference network: it still serves,
+    # with today's drift measured against the plan, and says so once.
+    (folder / REFERENCE_DIR).rename(folder.parent / "reference-aside")
+    serving.clear_model_cache()
+    with caplog.at_level(logging.WARNING, logger="backend.ml.serving"):
+        with db.session() as session:
+            older = serving.live_etas(session, settings, day=day, now=now, route_ids=[route.id])
+    assert {e.source for e in older} == {"model"} and len(older) == len(etas)
+    assert "no reference network" in caplog.text
+    caplog.clear()
     (folder / "weights.npz").write_bytes(b"not a numpy archive")
     serving.clear_model_cache()
     with caplog.at_level(logging.ERROR, logger="backend.ml.serving"):

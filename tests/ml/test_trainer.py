@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ml_data import small_table
+from ml_data import assert_numpy_equals_keras, small_table
 
 from backend.ml.numpy_model import NumpyModel
 from backend.ml.tables import TrainerError, load_table
-from backend.ml.trainer import TrainConfig, prepare_features, split_by_day, train
+from backend.ml.trainer import TrainConfig, split_by_day, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -45,23 +45,8 @@ def test_training_writes_every_artifact_and_reports_each_epoch(trained) -> None:
 
 
 def test_numpy_serving_equals_keras_within_1e_5(trained) -> None:
-    import joblib
-    import keras
-
     result, _ = trained
-    sample = small_table(rows=200, seed=11)
-    served = NumpyModel.load(result.out_dir)
-    pre = joblib.load(result.out_dir / "preprocessor.joblib")
-    spec_cols = result.features
-    from backend.ml.trainer import FeatureSpec
-
-    spec = FeatureSpec(tuple(spec_cols["numeric"]), tuple(spec_cols["categorical"]))
-    x_sklearn = pre.transform(prepare_features(sample, spec))
-    x_numpy = served.transform(sample)
-    np.testing.assert_allclose(x_numpy, x_sklearn, atol=1e-9)
-    model = keras.models.load_model(result.out_dir / "model.keras", compile=False)
-    keras_out = model.predict(x_sklearn.astype(np.float32), verbose=0)
-    np.testing.assert_allclose(served.forward(x_numpy), keras_out, atol=1e-5)
+    assert_numpy_equals_keras(result.out_dir, small_table(rows=200, seed=11))
 
 
 def test_save_then_load_reproduces_predictions(trained) -> None:
