@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html
+from dash import ClientsideFunction, Input, Output, State, html
 from sqlalchemy import select
 
 from backend.db.models import (
@@ -268,9 +268,24 @@ def register(app: dash.Dash) -> None:
         prevent_initial_call=True,
     )(lambda *args: start_optimize(*args, runtime=runtime))
     run_job = make_run_job(runtime)
+
+    def follow_job(set_progress: Any, ticket: Any, resume: Any) -> dict[str, Any]:
+        # The ticket is kept in the tab's session storage: when Dispatch mounts with one, the
+        # resume store hands it over once (assets/js/optimize.js), so a job survives
+        # navigating to another page and back. Only then does a job process start.
+        # (A fresh ticket from the buttons differs from the one handed over at mount.)
+        return run_job(set_progress, ticket, resumed=bool(resume) and resume == ticket)
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="fleetOptimize", function_name="resume"),
+        Output(ids.OPTIMIZE_RESUME, "data"),
+        Input(ids.OPTIMIZE_RESUME, "id"),
+        State(ids.OPTIMIZE_TICKET, "data"),
+    )
     app.callback(
         Output(ids.OPTIMIZE_RESULT, "data"),
         Input(ids.OPTIMIZE_TICKET, "data"),
+        Input(ids.OPTIMIZE_RESUME, "data"),
         background=True,
         running=[
             (Output(ids.OPTIMIZE_RUN, "disabled"), True, False),
@@ -284,9 +299,8 @@ def register(app: dash.Dash) -> None:
         ],
         progress_default=[{"width": "0%"}, "Building the distance matrix…"],
         interval=500,
-        # Called when the page mounts too: the ticket is kept in the tab's session storage,
-        # so a job survives navigating to another page and back.
-    )(lambda set_progress, ticket: run_job(set_progress, ticket, resumed=triggered_id() is None))
+        prevent_initial_call=True,
+    )(follow_job)
     app.callback(
         Output(ids.OPTIMIZE_MESSAGE, "children", allow_duplicate=True),
         Input(ids.OPTIMIZE_STOP, "n_clicks"),

@@ -129,6 +129,8 @@ def create_optimize_panel() -> html.Div:
             html.Div(id=ids.OPTIMIZE_RESULT_VIEW),
             # Session storage: the job is followed again after navigating away and back.
             dcc.Store(id=ids.OPTIMIZE_TICKET, storage_type="session"),
+            # Set once when the page mounts with a ticket (assets/js/optimize.js).
+            dcc.Store(id=ids.OPTIMIZE_RESUME),
             dcc.Store(id=ids.OPTIMIZE_RESULT),
         ],
     )
