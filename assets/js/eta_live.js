@@ -64,6 +64,13 @@
     return low === high ? mid : mid + " (" + low + "–" + high + ")";
   }
 
+  // Formatted when first shown, not for every stop of every frame: a depot's frame holds all
+  // its open stops, and only the next ones and the open cards are on screen.
+  function textOf(entry) {
+    if (entry.text === undefined) entry.text = etaText(entry, entry.timezone);
+    return entry.text;
+  }
+
   function sourceText(source) {
     return source === "plan" || !source ? "Plan estimate" : "ETA " + String(source);
   }
@@ -89,7 +96,6 @@
         timezone: zone,
         at: frame.at,
       };
-      entry.text = etaText(entry, zone);
       state.stops[String(s.stopId)] = entry;
       seenRoutes[String(s.routeId)] = true;
       if (!s.next) continue;
@@ -130,7 +136,7 @@
       var el = elements[i];
       var entry = findStop(el.getAttribute(STOP_HOOK));
       if (!entry) continue; // not open (or not known yet): the server's text stays
-      setText(el, entry.text);
+      setText(el, textOf(entry));
       mark(el, entry);
     }
   }
@@ -151,7 +157,7 @@
         ? state.byRoute[route]
         : state.byVehicle[row.getAttribute("data-vehicle-id")];
       if (entry && (route || (shown && entry.ref !== null && shown[1] === String(entry.ref)))) {
-        setText(line, "Next " + (entry.ref || "stop") + " · ETA " + entry.text);
+        setText(line, "Next " + (entry.ref || "stop") + " · ETA " + textOf(entry));
         mark(line, entry);
       } else if (route && !entry && shown && seenRoutes[route]) {
         // Its route's open stops are all gone from the depot's frame (served, or planned away).
@@ -205,7 +211,7 @@
   window.fleetEta = {
     stop: function (stopId) {
       var found = findStop(stopId);
-      return found ? Object.assign({}, found) : null;
+      return found ? Object.assign({}, found, { text: textOf(found) }) : null;
     },
     apply: apply,
   };
