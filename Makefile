@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 run: setup
 	$(BIN)/python app.py
 
+# Every test: the non-browser ones in one run, then each browser test file in its own bounded
+# process (scripts/browser-tests.sh says why).
 test: setup-dev services
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser"
+	scripts/browser-tests.sh
 
 # The suite must not depend on the day it runs: the non-browser tests again with the wall clock
 # of every Python process a year ahead, on a Saturday, at 23:30 in the demo city (05:30 UTC

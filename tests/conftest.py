@@ -99,3 +99,23 @@ def database(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[object]
         upgrade(db.engine)
     yield db
     db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_job_process_outlives_the_suite() -> Iterator[None]:
+    """Kill the background-callback job processes still alive when the suite ends.
+
+    Dash's diskcache manager forks a process per background call; a child forked while another
+    thread of the busy test server held a lock can block forever, and the interpreter's exit
+    hook (multiprocess joins its children) would then wait on it: the suite passed and never
+    exited. Production workers have the same exposure (see the README's known traps).
+    """
+    yield
+    for module_name in ("multiprocess", "multiprocessing"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        for child in module.active_children():
+            child.kill()
+            child.join(timeout=5)
