@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.auth.permissions import Principal
 from backend.db.models import (
+    PLANNABLE_ORDER_STATUSES,
     OptimizationResponse,
     Order,
     OrderStatus,
@@ -20,7 +21,6 @@ from backend.db.models import (
     Vehicle,
 )
 from backend.planning.request import (
-    PLANNABLE_STATUSES,
     PlanningError,
     PlanningForbidden,
     PlanningNotFound,
@@ -102,7 +102,7 @@ def accept_plan(
     planned_ids = [o for o, _ in stops]
     result = session.execute(
         update(Order)
-        .where(Order.id.in_(planned_ids), Order.status.in_(PLANNABLE_STATUSES))
+        .where(Order.id.in_(planned_ids), Order.status.in_(PLANNABLE_ORDER_STATUSES))
         .values(status=OrderStatus.PLANNED.value, vehicle_id=plan_vehicle, planned_at=now)
         .execution_options(synchronize_session=False)
     )

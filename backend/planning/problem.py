@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.db.models import (
     FINAL_ORDER_STATUSES,
+    PLANNABLE_ORDER_STATUSES,
     Depot,
     Order,
     OrderStatus,
@@ -22,7 +23,6 @@ from backend.db.models import (
 )
 from backend.db.models import VehicleState as VehicleStateRow
 from backend.planning.request import (
-    PLANNABLE_STATUSES,
     PlanningError,
     PlanningNotFound,
     PlanRequest,
@@ -108,7 +108,7 @@ def build_problem(session: Session, *, request: PlanRequest, now: datetime) -> P
                 select(Vehicle).where(Vehicle.id.in_(driving)).order_by(Vehicle.id)
             )
     in_plan = {s.order_id for r in active for s in r.stops if s.order_id is not None}
-    order_filter: ColumnElement[bool] = Order.status.in_(PLANNABLE_STATUSES)
+    order_filter: ColumnElement[bool] = Order.status.in_(PLANNABLE_ORDER_STATUSES)
     if in_plan:
         order_filter = or_(order_filter, Order.id.in_(in_plan))
     orders = list(

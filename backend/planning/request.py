@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backend.db.models import PLANNABLE_ORDER_STATUSES, OptimizationRequest
+from backend.db.models import OptimizationRequest
 from backend.services import ForbiddenError, NotFoundError, ServiceError
 from backend.solver import EngineName  # the engines are listed once, by the solver
 
@@ -30,8 +30,6 @@ MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 1, 300
 
 MAX_ID = 2**31 - 1  # the database's integer ids
 MAX_VEHICLE_IDS = 500
-
-PLANNABLE_STATUSES = PLANNABLE_ORDER_STATUSES  # the name the planning modules import
 
 
 class PlanningError(ServiceError):
